@@ -1,0 +1,57 @@
+"""Package a verified model into the BentoML store and build the Bento, offline.
+
+The Bento's version comes from the lineage record (`bento_tag`), so the record written by the
+pipeline names the Bento before it exists, and /metadata can say which Bento is serving.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import bentoml
+
+from .artifact import read_verified
+from .settings import ARTIFACT_FILE, LINEAGE_FILE, MODEL_NAME
+
+BENTOFILE = Path("bentofile.yaml")
+REQUIREMENTS = Path("build/requirements-serve.txt")
+
+
+def store_model(models: Path) -> bentoml.Tag:
+    """Copy the artifact and its lineage into the BentoML model store, once per artifact digest."""
+    _, lineage = read_verified(models)  # never package an artifact that does not match its record
+    tag = bentoml.Tag(MODEL_NAME, lineage["artifact"]["sha256"][:16])
+    try:
+        return bentoml.models.get(tag).tag
+    except bentoml.exceptions.NotFound:
+        pass
+    with bentoml.models.create(tag, labels={"registry_version": str(lineage["registry_version"])}) as model:
+        for name in (ARTIFACT_FILE, LINEAGE_FILE):
+            shutil.copy2(models / name, Path(model.path) / name)
+    return model.tag
+
+
+def export_requirements() -> None:
+    """The Bento installs exactly the serving dependencies uv.lock pins: no DVC, no MLflow."""
+    REQUIREMENTS.parent.mkdir(parents=True, exist_ok=True)
+    cmd = ["uv", "export", "--frozen", "--no-default-groups", "--no-hashes", "--no-emit-project",
+           "--no-header", "--quiet", "--output-file", str(REQUIREMENTS)]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"error: `{' '.join(cmd)}` failed: {result.stderr.strip()}")
+
+
+def build(models: Path) -> str:
+    _, lineage = read_verified(models)
+    store_model(models)
+    export_requirements()
+    bento_tag = bentoml.Tag.from_taglike(lineage["bento_tag"])
+    try:  # the same artifact rebuilt (e.g. after a serving-code change) replaces its Bento
+        bentoml.bentos.delete(bento_tag)
+    except bentoml.exceptions.NotFound:
+        pass
+    bento = bentoml.bentos.build_bentofile(str(BENTOFILE), version=bento_tag.version)
+    print(f"build: Bento {bento.tag} (model {MODEL_NAME}, registry version {lineage['registry_version']})")
+    return str(bento.tag)

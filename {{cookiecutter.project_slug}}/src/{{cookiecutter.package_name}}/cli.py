@@ -1,0 +1,168 @@
+"""One entry point for every step: `python -m {{ cookiecutter.package_name }} <command>` or `{{ cookiecutter.project_slug }} <command>`.
+
+The pipeline stages of dvc.yaml, the Bento build and serving all start here. Each command imports
+only what it needs, so `serve` never loads MLflow or DVC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from .settings import ARTIFACT_FILE, LINEAGE_FILE, use_project_bentoml_home
+
+MODELS = Path("models")
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from . import params
+    from .data import prepare
+
+    prepare(raw=args.raw, out=args.out, **params.load("prepare"))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from . import params
+    from .quality import validate
+
+    files = sorted(args.data.glob("*.csv")) if args.data.is_dir() else [args.data]
+    if not files:
+        print(f"error: no CSV files in {args.data}", file=sys.stderr)
+        return 1
+    return 0 if validate(files, params.load("validate"), args.report) else 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import params
+    from .train import train
+
+    train(data=args.data, model_path=args.model, run_path=args.run, params=params.load("train"))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import joblib
+
+    from . import params, tracking
+    from .evaluate import evaluate
+
+    values, passed = evaluate(
+        model=joblib.load(args.model),
+        test=args.data,
+        metrics_path=args.metrics,
+        gates_path=args.gates,
+        plots=args.plots,
+        thresholds=params.load("evaluate"),
+    )
+    tracking.log_metrics(json.loads(args.run.read_text())["run_id"], values)
+    if not passed:
+        print("evaluate: the model fails the quality gate of params.yaml; it is not packaged.", file=sys.stderr)
+    return 0 if passed else 1
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    from .package import package
+
+    package(model_path=args.model, run_path=args.run, metrics_path=args.metrics, lineage_path=args.lineage)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .bento import build
+
+    build(args.models)
+    return 0
+
+
+def _bento_tag(models: Path) -> str:
+    from .lineage import read
+
+    path = models / LINEAGE_FILE
+    if not path.exists():
+        raise SystemExit(f"error: {path} not found; run `make repro` (or `make data`) first.")
+    return str(read(path)["bento_tag"])
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    tag = _bento_tag(args.models)
+    os.execvp(sys.executable, [sys.executable, "-m", "bentoml", "serve", tag, "--host", args.host, "--port", str(args.port)])
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    from . import server
+    from .schema import EXAMPLE_FEATURES
+
+    port = args.port or server.free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = server.start(_bento_tag(args.models), port)
+    try:
+        server.wait_ready(process, url)
+        body = json.dumps({"records": [EXAMPLE_FEATURES]}).encode()
+        request = urllib.request.Request(f"{url}/predict", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            print(f"smoke: POST {url}/predict -> {response.status} {response.read().decode()}")
+    finally:
+        server.stop(process)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="{{ cookiecutter.project_slug }}", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, metavar="command")
+
+    def command(name: str, run: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(handler=run)
+        return sp
+
+    sp = command("prepare", cmd_prepare, "Split the raw data into training and held-out sets.")
+    sp.add_argument("--raw", type=Path, required=True, help="raw CSV file")
+    sp.add_argument("--out", type=Path, required=True, help="folder for train.csv and test.csv")
+
+    sp = command("validate", cmd_validate, "Check data against the schema and the quality rules.")
+    sp.add_argument("--data", type=Path, required=True, help="a CSV file or a folder of them")
+    sp.add_argument("--report", type=Path, help="where to write the JSON report")
+
+    sp = command("train", cmd_train, "Fit the model and log the run to MLflow.")
+    sp.add_argument("--data", type=Path, required=True, help="folder holding train.csv")
+    sp.add_argument("--model", type=Path, required=True, help="where to write the model artifact")
+    sp.add_argument("--run", type=Path, required=True, help="where to write the MLflow run id")
+
+    sp = command("evaluate", cmd_evaluate, "Score the held-out data and apply the quality gate.")
+    sp.add_argument("--model", type=Path, required=True, help="the model artifact")
+    sp.add_argument("--data", type=Path, required=True, help="held-out CSV file")
+    sp.add_argument("--run", type=Path, required=True, help="the MLflow run id file from `train`")
+    sp.add_argument("--metrics", type=Path, required=True, help="where to write the metrics")
+    sp.add_argument("--gates", type=Path, required=True, help="where to write the gate results")
+    sp.add_argument("--plots", type=Path, required=True, help="folder for the plot tables")
+
+    sp = command("package", cmd_package, "Register the model in MLflow and write its lineage record.")
+    sp.add_argument("--model", type=Path, required=True, help="the model artifact")
+    sp.add_argument("--run", type=Path, required=True, help="the MLflow run id file from `train`")
+    sp.add_argument("--metrics", type=Path, required=True, help="the metrics from `evaluate`")
+    sp.add_argument("--lineage", type=Path, required=True, help="where to write the lineage record")
+
+    for name, run, help in (
+        ("build", cmd_build, "Build the Bento from the packaged model (offline)."),
+        ("serve", cmd_serve, "Serve the built Bento over HTTP."),
+        ("smoke", cmd_smoke, "Serve the built Bento, send one prediction, stop it."),
+    ):
+        sp = command(name, run, help)
+        sp.add_argument("--models", type=Path, default=MODELS, help=f"folder of {ARTIFACT_FILE} and {LINEAGE_FILE}")
+        if name != "build":
+            sp.add_argument("--port", type=int, default=3000 if name == "serve" else 0, help="TCP port")
+        if name == "serve":
+            sp.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    use_project_bentoml_home()
+    sys.exit(args.handler(args))

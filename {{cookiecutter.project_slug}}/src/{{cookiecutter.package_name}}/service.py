@@ -1,0 +1,98 @@
+"""The BentoML service: POST /predict, GET /metadata, and BentoML's /livez, /readyz and /metrics.
+
+Request and response models are derived from schema.py, so a request the contract rejects gets a 400
+naming the field before the model sees it. The artifact is checked against its lineage record before
+any worker starts; a mismatch stops the server with one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import bentoml
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from .artifact import ArtifactError, load_verified, read_verified
+from .schema import COLUMNS, EXAMPLE_FEATURES, FEATURE_NAMES, TARGET, TASK, allowed_values, to_frame, value_range
+from .settings import MAX_BATCH_ROWS, MODEL_NAME, SERVICE_NAME
+
+
+def _field(name: str) -> tuple[Any, Any]:
+    column = COLUMNS[name]
+    values = allowed_values(name)
+    if values is not None:
+        kind: Any = Literal[values]
+    else:
+        low, high = value_range(name) or (None, None)
+        kind = Annotated[float, Field(ge=low, le=high, allow_inf_nan=False, strict=True)]
+    if column.nullable:
+        kind = kind | None
+    # Every field is required, even a nullable one: a client states "unknown" with null, never by omission.
+    return kind, Field(..., description=column.description, examples=[EXAMPLE_FEATURES[name]])
+
+
+Record = create_model(
+    "Record", __config__=ConfigDict(extra="ignore"), **{name: _field(name) for name in FEATURE_NAMES}
+)
+Records = Annotated[list[Record], Field(min_length=1, max_length=MAX_BATCH_ROWS)]  # type: ignore[valid-type]
+
+if TASK == "classification":
+    Label: Any = Literal[allowed_values(TARGET)]
+
+    class Prediction(BaseModel):
+        prediction: Label = Field(description=COLUMNS[TARGET].description)
+        probabilities: dict[str, float] = Field(description="Probability of each class")
+
+else:
+
+    class Prediction(BaseModel):  # type: ignore[no-redef]
+        prediction: float = Field(description=COLUMNS[TARGET].description)
+
+
+def predictions(model: Any, rows: list[dict[str, Any]]) -> list[Prediction]:
+    """The model's answer for each row, in order: shared by the service and the offline comparison."""
+    frame = to_frame(rows)
+    predicted = model.predict(frame)
+    if TASK == "classification":
+        probabilities = model.predict_proba(frame)
+        classes = [str(c) for c in model.classes_]
+        return [
+            Prediction(prediction=label, probabilities=dict(zip(classes, map(float, p), strict=True)))
+            for label, p in zip(predicted, probabilities, strict=True)
+        ]
+    return [Prediction(prediction=float(value)) for value in predicted]
+
+
+# A class attribute of the service, so `bentoml build` packs this model into the Bento.
+BENTO_MODEL = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
+
+
+async def metadata(request: Request) -> JSONResponse:
+    return JSONResponse(bentoml.get_current_service().lineage)
+
+
+@bentoml.asgi_app(Starlette(routes=[Route("/metadata", metadata, methods=["GET"])]), path="/")
+@bentoml.service(name=SERVICE_NAME, traffic={"timeout": 30})
+class PredictionService:
+    bento_model = BENTO_MODEL
+
+    @bentoml.on_deployment
+    def verify_artifact() -> None:
+        """Runs once, before any worker: fail closed, with one line, if the artifact is not the recorded one."""
+        try:
+            read_verified(Path(BENTO_MODEL.stored.path))
+        except ArtifactError as error:
+            raise SystemExit(f"refusing to start: {error}") from None
+
+    def __init__(self) -> None:
+        # Inside a worker the attribute is the resolved model, already a folder in the store.
+        self.model, self.lineage = load_verified(Path(self.bento_model.path))
+
+    @bentoml.api
+    def predict(self, records: Records) -> list[Prediction]:
+        return predictions(self.model, [record.model_dump() for record in records])

@@ -1,0 +1,32 @@
+"""Names and locations every module agrees on. Environment variables override the baked defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# The MLflow registered model, the BentoML model and the lineage record all use this name.
+MODEL_NAME = "{{ cookiecutter.package_name }}"
+# The BentoML service, hence the Bento's name.
+SERVICE_NAME = "{{ cookiecutter.project_slug }}"
+
+# Embedded defaults: a sqlite file and an artifact folder in the repository, a BentoML store beside them.
+DEFAULT_TRACKING_URI = "{{ cookiecutter.mlflow_tracking_uri }}"
+LOCAL_ARTIFACTS = Path("mlartifacts")
+DEFAULT_BENTOML_HOME = Path(".bentoml")
+
+# Inside the BentoML model folder: the file that is served and the record that says what it is.
+ARTIFACT_FILE = "model.joblib"
+LINEAGE_FILE = "lineage.json"
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
+
+
+def use_project_bentoml_home() -> None:
+    """Keep Bentos and models in the repository unless the caller chose a store (set before importing bentoml)."""
+    os.environ.setdefault("BENTOML_HOME", str(DEFAULT_BENTOML_HOME.resolve()))
+
+# The largest batch one request may carry; a larger one is refused with a 400 before it reaches the model.
+MAX_BATCH_ROWS = 1000

@@ -1,0 +1,45 @@
+"""The service loads an artifact only when its bytes match the digest in the lineage record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import joblib
+import pytest
+
+from {{ cookiecutter.package_name }}.artifact import ArtifactError, load_verified, sha256_file
+from {{ cookiecutter.package_name }}.settings import ARTIFACT_FILE, LINEAGE_FILE
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    joblib.dump({"weights": [1, 2, 3]}, tmp_path / ARTIFACT_FILE)
+    record = {"artifact": {"file": ARTIFACT_FILE, "sha256": sha256_file(tmp_path / ARTIFACT_FILE)}}
+    (tmp_path / LINEAGE_FILE).write_text(json.dumps(record))
+    return tmp_path
+
+
+def test_a_matching_artifact_loads(folder: Path) -> None:
+    model, lineage = load_verified(folder)
+    assert model == {"weights": [1, 2, 3]}
+    assert lineage["artifact"]["sha256"] == sha256_file(folder / ARTIFACT_FILE)
+
+
+def test_a_changed_artifact_is_refused(folder: Path) -> None:
+    with (folder / ARTIFACT_FILE).open("ab") as f:
+        f.write(b"tampered")
+    with pytest.raises(ArtifactError, match="sha256"):
+        load_verified(folder)
+
+
+def test_a_missing_artifact_is_refused(folder: Path) -> None:
+    (folder / ARTIFACT_FILE).unlink()
+    with pytest.raises(ArtifactError, match="missing"):
+        load_verified(folder)
+
+
+def test_an_unreadable_lineage_record_is_refused(folder: Path) -> None:
+    (folder / LINEAGE_FILE).write_text("{not json")
+    with pytest.raises(ArtifactError, match="unreadable"):
+        load_verified(folder)
