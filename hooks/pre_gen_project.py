@@ -15,6 +15,8 @@ import sys
 
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
+# Cookiecutter itself refuses an unknown choice given on the command line, but not one in a replay
+# file; python_version is free text. Check them all here, so every path gets the same message.
 CHOICES = {
     "python_version": ("3.11", "3.12", "3.13"),
     "task": ("classification", "regression"),

@@ -6,6 +6,7 @@ pipeline names the Bento before it exists, and /metadata can say which Bento is 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -48,10 +49,9 @@ def build(models: Path) -> str:
     store_model(models)
     export_requirements()
     bento_tag = bentoml.Tag.from_taglike(lineage["bento_tag"])
-    try:  # the same artifact rebuilt (e.g. after a serving-code change) replaces its Bento
+    # The same artifact rebuilt (after a change to the serving code, say) replaces its Bento.
+    with contextlib.suppress(bentoml.exceptions.NotFound):
         bentoml.bentos.delete(bento_tag)
-    except bentoml.exceptions.NotFound:
-        pass
     bento = bentoml.bentos.build_bentofile(str(BENTOFILE), version=bento_tag.version)
     print(f"build: Bento {bento.tag} (model {MODEL_NAME}, registry version {lineage['registry_version']})")
     return str(bento.tag)

@@ -91,7 +91,9 @@ def _bento_tag(models: Path) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     tag = _bento_tag(args.models)
-    os.execvp(sys.executable, [sys.executable, "-m", "bentoml", "serve", tag, "--host", args.host, "--port", str(args.port)])
+    os.execvp(
+        sys.executable, [sys.executable, "-m", "bentoml", "serve", tag, "--host", args.host, "--port", str(args.port)]
+    )
 
 
 def cmd_smoke(args: argparse.Namespace) -> int:

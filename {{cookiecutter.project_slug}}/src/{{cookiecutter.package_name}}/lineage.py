@@ -46,9 +46,7 @@ def bento_tag(artifact_sha256: str) -> str:
     return f"{SERVICE_NAME}:{artifact_sha256[:16]}"
 
 
-def build(
-    *, model_path: Path, run_id: str, registry_version: str, metrics: dict[str, Any]
-) -> dict[str, Any]:
+def build(*, model_path: Path, run_id: str, registry_version: str, metrics: dict[str, Any]) -> dict[str, Any]:
     commit, dirty = git_state()
     sha = sha256_file(model_path)
     return {

@@ -30,9 +30,7 @@ COLUMNS: dict[str, pa.Column] = {
     "flipper_length_mm": pa.Column(
         float, pa.Check.in_range(150.0, 250.0), nullable=True, description="Flipper length in millimetres"
     ),
-    "body_mass_g": pa.Column(
-        float, pa.Check.in_range(2000.0, 7000.0), nullable=True, description="Body mass in grams"
-    ),
+    "body_mass_g": pa.Column(float, pa.Check.in_range(2000.0, 7000.0), nullable=True, description="Body mass in grams"),
     "sex": pa.Column(str, pa.Check.isin(SEXES), nullable=True, description="Sex, where it was recorded"),
 }
 

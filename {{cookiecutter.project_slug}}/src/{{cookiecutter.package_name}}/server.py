@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
 
@@ -33,7 +32,7 @@ def wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float = 60.0
             with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+        except OSError:  # refused, reset or timed out while the workers start
             pass
         time.sleep(0.25)
     raise SystemExit(f"error: the server at {url} was not ready after {timeout:.0f} s")

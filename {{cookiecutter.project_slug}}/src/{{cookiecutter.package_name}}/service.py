@@ -36,25 +36,20 @@ def _field(name: str) -> tuple[Any, Any]:
     return kind, Field(..., description=column.description, examples=[EXAMPLE_FEATURES[name]])
 
 
-Record = create_model(
-    "Record", __config__=ConfigDict(extra="ignore"), **{name: _field(name) for name in FEATURE_NAMES}
-)
+_record_fields: dict[str, Any] = {name: _field(name) for name in FEATURE_NAMES}
+Record = create_model("Record", __config__=ConfigDict(extra="ignore"), **_record_fields)
 Records = Annotated[list[Record], Field(min_length=1, max_length=MAX_BATCH_ROWS)]  # type: ignore[valid-type]
 
+_prediction_fields: dict[str, Any] = {"prediction": (float, Field(description=COLUMNS[TARGET].description))}
 if TASK == "classification":
-    Label: Any = Literal[allowed_values(TARGET)]
-
-    class Prediction(BaseModel):
-        prediction: Label = Field(description=COLUMNS[TARGET].description)
-        probabilities: dict[str, float] = Field(description="Probability of each class")
-
-else:
-
-    class Prediction(BaseModel):  # type: ignore[no-redef]
-        prediction: float = Field(description=COLUMNS[TARGET].description)
+    _prediction_fields = {
+        "prediction": (Literal[allowed_values(TARGET)], Field(description=COLUMNS[TARGET].description)),
+        "probabilities": (dict[str, float], Field(description="Probability of each class")),
+    }
+Prediction = create_model("Prediction", **_prediction_fields)
 
 
-def predictions(model: Any, rows: list[dict[str, Any]]) -> list[Prediction]:
+def predictions(model: Any, rows: list[dict[str, Any]]) -> list[BaseModel]:
     """The model's answer for each row, in order: shared by the service and the offline comparison."""
     frame = to_frame(rows)
     predicted = model.predict(frame)
@@ -94,5 +89,5 @@ class PredictionService:
         self.model, self.lineage = load_verified(Path(self.bento_model.path))
 
     @bentoml.api
-    def predict(self, records: Records) -> list[Prediction]:
-        return predictions(self.model, [record.model_dump() for record in records])
+    def predict(self, records: Records) -> list[Prediction]:  # type: ignore[valid-type]
+        return predictions(self.model, [record.model_dump() for record in records])  # type: ignore[attr-defined]

@@ -28,5 +28,6 @@ def use_project_bentoml_home() -> None:
     """Keep Bentos and models in the repository unless the caller chose a store (set before importing bentoml)."""
     os.environ.setdefault("BENTOML_HOME", str(DEFAULT_BENTOML_HOME.resolve()))
 
+
 # The largest batch one request may carry; a larger one is refused with a 400 before it reaches the model.
 MAX_BATCH_ROWS = 1000

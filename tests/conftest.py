@@ -1,0 +1,42 @@
+"""Bake the template with the real cookiecutter into temporary folders, isolated from the user's caches."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every run gets its own DVC site cache; nothing reads or writes the user's."""
+    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path_factory.mktemp("dvc-site")))
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    # The hooks call `dvc`; make sure the one beside this interpreter is found.
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
+
+
+def bake(output_dir: Path, *, lock: bool = False, **answers: str) -> subprocess.CompletedProcess[str]:
+    """Run the cookiecutter command line as a user would, with --no-input and the given answers."""
+    env = dict(os.environ)
+    if not lock:
+        env["LASTMILE_SKIP_LOCK"] = "1"
+    cmd = [str(BIN / "cookiecutter"), str(TEMPLATE), "--no-input", "--output-dir", str(output_dir)]
+    cmd += [f"{key}={value}" for key, value in answers.items()]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture
+def baked(tmp_path: Path) -> Iterator[Path]:
+    """The default project, baked once for a test."""
+    result = bake(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (project,) = [p for p in tmp_path.iterdir() if p.is_dir() and (p / ".git").exists()]
+    yield project

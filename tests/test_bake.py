@@ -1,0 +1,157 @@
+"""Baking the option matrix gives exactly the expected files, fully rendered and well-formed."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import bake
+
+# Every value of every option appears at least once, rotated across a few bakes (the options do not
+# interact in what files are written, only in what they say), with unusual but valid names.
+MATRIX = {
+    "defaults": {},
+    "regression-s3-accented-name": {
+        "project_name": "Élan Credit Model 2",
+        "task": "regression",
+        "dvc_remote": "s3",
+        "dvc_remote_url": "s3://elan-models/dvc",
+        "license": "Apache-2.0",
+        "python_version": "3.12",
+    },
+    "gcs-custom-slug": {
+        "project_slug": "penguin-model-v2",
+        "dvc_remote": "gcs",
+        "dvc_remote_url": "gs://penguin-models",
+        "license": "BSD-3-Clause",
+        "python_version": "3.13",
+        "default_branch": "trunk",
+    },
+    "azure-hyphenated-slug-own-package": {
+        "project_name": "My Model",
+        "project_slug": "my-hyphenated-model",
+        "package_name": "hyphen_pkg",
+        "task": "regression",
+        "dvc_remote": "azure",
+        "dvc_remote_url": "azure://models/dvc",
+        "license": "Proprietary",
+        "mlflow_tracking_uri": "https://mlflow.example.com",
+    },
+}
+
+EXPECTED_FILES = {
+    ".dvc/.gitignore",
+    ".dvc/config",
+    ".dvcignore",
+    ".github/CODEOWNERS",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    ".python-version",
+    "LICENSE",
+    "Makefile",
+    "README.md",
+    "bentofile.yaml",
+    "data/README.md",
+    "data/raw/.gitignore",
+    "data/raw/penguins.csv.dvc",
+    "dvc.yaml",
+    "params.yaml",
+    "pyproject.toml",
+    "tests/conftest.py",
+    "tests/unit/test_artifact.py",
+    "tests/unit/test_cli.py",
+    "tests/unit/test_model.py",
+    "tests/unit/test_schema.py",
+    *(
+        f"src/{{package}}/{module}.py"
+        for module in (
+            "__init__", "__main__", "artifact", "bento", "cli", "data", "evaluate", "features", "lineage",
+            "package", "params", "quality", "schema", "server", "service", "settings", "tracking", "train",
+        )
+    ),
+}  # fmt: skip
+# Jinja left unrendered; GitHub Actions' own `${{ }}` is not Jinja.
+LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
+
+
+def tracked_files(project: Path) -> set[str]:
+    out = subprocess.run(["git", "ls-files"], cwd=project, capture_output=True, text=True, check=True).stdout
+    return set(out.splitlines())
+
+
+@pytest.fixture(scope="module", params=MATRIX, ids=list(MATRIX))
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    answers = MATRIX[request.param]
+    out = tmp_path_factory.mktemp(request.param)
+    result = bake(out, **answers)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (folder,) = [p for p in out.iterdir() if (p / ".git").exists()]
+    return folder, answers
+
+
+def test_the_repository_holds_exactly_the_expected_files(project: tuple[Path, dict[str, str]]) -> None:
+    folder, _ = project
+    package = next((folder / "src").iterdir()).name
+    assert tracked_files(folder) == {f.replace("{package}", package) for f in EXPECTED_FILES}
+
+
+def test_everything_is_committed_on_the_default_branch(project: tuple[Path, dict[str, str]]) -> None:
+    folder, answers = project
+    git = {"cwd": folder, "capture_output": True, "text": True, "check": True}
+    assert subprocess.run(["git", "status", "--porcelain"], **git).stdout == ""  # type: ignore[call-overload]
+    branch = subprocess.run(["git", "branch", "--show-current"], **git).stdout.strip()  # type: ignore[call-overload]
+    assert branch == answers.get("default_branch", "main")
+
+
+def test_nothing_is_left_unrendered(project: tuple[Path, dict[str, str]]) -> None:
+    folder, _ = project
+    for name in tracked_files(folder):
+        text = (folder / name).read_text(encoding="utf-8")
+        assert not LEFTOVER.search(text), f"{name}: unrendered template syntax"
+
+
+def test_every_config_file_parses_and_every_module_compiles(project: tuple[Path, dict[str, str]]) -> None:
+    folder, _ = project
+    for name in tracked_files(folder):
+        path = folder / name
+        text = path.read_text(encoding="utf-8")
+        if path.suffix in {".yaml", ".yml"} or path.name == "dvc.lock":
+            yaml.safe_load(text)
+        elif path.suffix == ".dvc":
+            assert "md5" in yaml.safe_load(text)["outs"][0]
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix == ".json":
+            json.loads(text)
+        elif path.suffix == ".py":
+            compile(text, name, "exec")
+
+
+def test_answers_reach_the_files(project: tuple[Path, dict[str, str]]) -> None:
+    folder, answers = project
+    pyproject = tomllib.loads((folder / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == f">={answers.get('python_version', '3.11')}"
+    dvc_config = (folder / ".dvc" / "config").read_text()
+    if answers.get("dvc_remote_url", "").startswith(("s3:", "gs:", "azure:")):
+        assert answers["dvc_remote_url"] in dvc_config
+        extra = {"s3": "s3", "gcs": "gs", "azure": "azure"}[answers["dvc_remote"]]
+        assert f"dvc[{extra}]>=" in " ".join(pyproject["dependency-groups"]["train"])
+    params = yaml.safe_load((folder / "params.yaml").read_text())
+    metric = "r2" if answers.get("task") == "regression" else "accuracy"
+    assert metric in params["evaluate"]["min"]
+    licence = (folder / "LICENSE").read_text()
+    assert {"MIT": "MIT License", "Apache-2.0": "Apache License", "BSD-3-Clause": "BSD 3-Clause",
+            "Proprietary": "All rights reserved"}[answers.get("license", "MIT")] in licence  # fmt: skip
+
+
+def test_the_local_remote_holds_the_example_data(baked: Path) -> None:
+    """A fresh clone can `dvc pull`: the post-generation hook pushed the data to the default remote."""
+    storage = baked.parent / f"{baked.name}-dvc-storage"
+    md5 = yaml.safe_load((baked / "data/raw/penguins.csv.dvc").read_text())["outs"][0]["md5"]
+    assert (storage / "files" / "md5" / md5[:2] / md5[2:]).is_file()

@@ -1,0 +1,227 @@
+"""Bake the default project and carry it all the way to a served prediction, as a team would.
+
+Real parts throughout: cookiecutter, uv, DVC, MLflow on sqlite, pre-commit, `bentoml build`, and the
+Bento served over HTTP on 127.0.0.1, started and stopped by this test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import bake
+
+pytestmark = pytest.mark.e2e
+
+
+def make(project: Path, target: str, env: dict[str, str]) -> str:
+    result = subprocess.run(["make", target], cwd=project, env=env, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, f"make {target} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return result.stdout + result.stderr
+
+
+def in_project(project: Path, env: dict[str, str], code: str) -> Any:
+    """Run Python inside the baked project's environment and return what it prints as JSON."""
+    cmd = ["uv", "run", "--no-sync", "python", "-c", code]
+    result = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(result.stdout)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    root = tmp_path_factory.mktemp("e2e")
+    env = dict(os.environ)
+    env.update(
+        BENTOML_HOME=str(root / "bentoml"),
+        PRE_COMMIT_HOME=str(root / "pre-commit"),
+        DVC_SITE_CACHE_DIR=str(root / "dvc-site"),
+        MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}",
+    )
+    # The project's own .venv, whatever environment the template's tests run in.
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
+    env.pop("VIRTUAL_ENV", None)
+    result = bake(root, lock=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root / "penguin-species", env
+
+
+@pytest.fixture(scope="module")
+def pipeline(workspace: tuple[Path, dict[str, str]]) -> tuple[Path, dict[str, str]]:
+    project, env = workspace
+    make(project, "setup", env)
+    make(project, "repro", env)
+    return project, env
+
+
+def test_the_pipeline_writes_the_lineage_record(pipeline: tuple[Path, dict[str, str]]) -> None:
+    project, _ = pipeline
+    record = json.loads((project / "models/lineage.json").read_text())
+    lock = (project / "dvc.lock").read_text()
+    assert record["model_name"] == "penguin_species"
+    assert record["registry_version"] == "1"
+    assert record["data"]["data/raw/penguins.csv"] in lock
+    assert record["bento_tag"] == f"penguin-species:{record['artifact']['sha256'][:16]}"
+    assert record["metrics"]["accuracy"] >= 0.9
+
+
+def test_a_second_repro_does_nothing(pipeline: tuple[Path, dict[str, str]]) -> None:
+    project, env = pipeline
+    output = make(project, "repro", env)
+    assert "Running stage" not in output
+    assert "Data and pipelines are up to date." in output
+
+
+def test_mlflow_holds_the_run_and_the_tagged_version(pipeline: tuple[Path, dict[str, str]]) -> None:
+    project, env = pipeline
+    found = in_project(project, env, """
+import json, mlflow
+from mlflow.tracking import MlflowClient
+v = MlflowClient().get_model_version("penguin_species", "1")
+run = mlflow.get_run(v.run_id)
+print(json.dumps({"tags": v.tags, "params": run.data.params, "metrics": run.data.metrics}))
+""")  # fmt: skip
+    record = json.loads((project / "models/lineage.json").read_text())
+    assert found["tags"]["lineage.artifact"] == json.dumps(record["artifact"], sort_keys=True)
+    assert found["params"]["learning_rate"] == "0.1"
+    assert found["metrics"]["accuracy"] == record["metrics"]["accuracy"]
+
+
+def test_the_generated_tests_pass(pipeline: tuple[Path, dict[str, str]]) -> None:
+    project, env = pipeline
+    assert " passed" in make(project, "test", env)
+
+
+def test_pre_commit_passes_and_rejects_data_in_git(pipeline: tuple[Path, dict[str, str]]) -> None:
+    project, env = pipeline
+    make(project, "lint", env)
+    subprocess.run(["git", "add", "--force", "data/prepared/train.csv"], cwd=project, check=True)
+    try:
+        cmd = ["uv", "run", "--no-sync", "pre-commit", "run", "data-in-dvc", "--files", "data/prepared/train.csv"]
+        result = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
+        assert result.returncode != 0
+        assert "must be tracked by DVC" in result.stdout
+    finally:
+        subprocess.run(["git", "rm", "--cached", "--quiet", "data/prepared/train.csv"], cwd=project, check=True)
+
+
+@pytest.fixture(scope="module")
+def bento(pipeline: tuple[Path, dict[str, str]]) -> str:
+    project, env = pipeline
+    make(project, "build", env)
+    return str(json.loads((project / "models/lineage.json").read_text())["bento_tag"])
+
+
+@pytest.fixture(scope="module")
+def server(pipeline: tuple[Path, dict[str, str]], bento: str) -> Iterator[str]:
+    """The built Bento served on 127.0.0.1; stopped by its PID (and its process group) afterwards."""
+    project, env = pipeline
+    port = free_port()
+    cmd = ["uv", "run", "--no-sync", "bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
+    log = (project.parent / "serve.log").open("w")
+    process = subprocess.Popen(cmd, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, (project.parent / "serve.log").read_text()
+            assert time.monotonic() < deadline, "the Bento was not ready in 120 s"
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:  # refused, reset or timed out while the workers start
+                time.sleep(0.25)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(process.pid, 0)  # nothing of the server is left
+
+
+def test_predict_matches_the_offline_model_on_held_out_rows(pipeline: tuple[Path, dict[str, str]], server: str) -> None:
+    project, env = pipeline
+    offline = in_project(project, env, """
+import json, joblib, pandas as pd
+from penguin_species.schema import FEATURE_NAMES
+from penguin_species.service import predictions
+rows = pd.read_csv("data/prepared/test.csv")[list(FEATURE_NAMES)]
+rows = rows.astype(object).where(rows.notna(), None).to_dict("records")
+model = joblib.load("models/model.joblib")
+print(json.dumps({"rows": rows, "predictions": [p.model_dump() for p in predictions(model, rows)]}))
+""")  # fmt: skip
+    status, served = http("POST", f"{server}/predict", {"records": offline["rows"]})
+    assert status == 200, served
+    assert len(served) == len(offline["rows"]) > 50
+    assert served == offline["predictions"]
+
+
+def test_metadata_is_the_lineage_record(pipeline: tuple[Path, dict[str, str]], server: str) -> None:
+    project, _ = pipeline
+    status, served = http("GET", f"{server}/metadata")
+    assert status == 200
+    assert served == json.loads((project / "models/lineage.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"records": []}, "records"),
+        ({"records": [{"island": "Mars"}]}, "island"),
+        ({"records": [{"island": "Dream", "bill_length_mm": "long"}]}, "bill_length_mm"),
+    ],
+)
+def test_a_bad_request_gets_a_400_naming_the_field(server: str, body: dict[str, Any], field: str) -> None:
+    status, answer = http("POST", f"{server}/predict", body)
+    assert status == 400
+    assert field in json.dumps(answer["detail"])
+
+
+def test_the_health_endpoints_answer(server: str) -> None:
+    for path in ("/livez", "/readyz"):
+        with urllib.request.urlopen(f"{server}{path}", timeout=5) as response:
+            assert response.status == 200
+
+
+def test_a_tampered_artifact_stops_the_server_before_it_starts(pipeline: tuple[Path, dict[str, str]], bento: str) -> None:
+    project, env = pipeline
+    # A local Bento serves its model from the BentoML model store.
+    (artifact,) = (Path(env["BENTOML_HOME"]) / "models" / "penguin_species").glob("*/model.joblib")
+    original = artifact.read_bytes()
+    artifact.write_bytes(original + b"\0")
+    try:
+        cmd = ["uv", "run", "--no-sync", "bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(free_port())]
+        result = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        artifact.write_bytes(original)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("refusing to start: model artifact")
+    assert "sha256" in result.stderr
