@@ -54,16 +54,22 @@ def check_names(a: dict[str, str]) -> list[str]:
     if slug != slug.lower():
         errors.append(f"project_slug: {slug!r} has upper case; use {slug.lower()!r}.")
     elif not SLUG.match(slug):
-        errors.append(f"project_slug: {slug!r} must be lower-case letters and digits joined by single hyphens, starting with a letter, e.g. 'credit-risk'.")
+        errors.append(
+            f"project_slug: {slug!r} must be lower-case letters and digits joined by single hyphens, starting with a letter, e.g. 'credit-risk'."
+        )
     package = a["package_name"]
     if package != package.lower():
         errors.append(f"package_name: {package!r} has upper case; use {package.lower()!r}.")
     elif not PACKAGE.match(package) or not package.isidentifier():
-        errors.append(f"package_name: {package!r} is not a valid Python identifier; use lower-case letters, digits and underscores, e.g. 'credit_risk'.")
+        errors.append(
+            f"package_name: {package!r} is not a valid Python identifier; use lower-case letters, digits and underscores, e.g. 'credit_risk'."
+        )
     elif keyword.iskeyword(package) or keyword.issoftkeyword(package):
         errors.append(f"package_name: {package!r} is a Python keyword; choose another name, e.g. '{package}_model'.")
     elif package in SHADOWED:
-        errors.append(f"package_name: {package!r} would shadow a module the project imports; choose another name, e.g. '{package}_model'.")
+        errors.append(
+            f"package_name: {package!r} would shadow a module the project imports; choose another name, e.g. '{package}_model'."
+        )
     return errors
 
 
@@ -72,13 +78,17 @@ def check_urls(a: dict[str, str]) -> list[str]:
     kind, url = a["dvc_remote"], a["dvc_remote_url"]
     if kind == "local":
         if "://" in url or not url.strip():
-            errors.append(f"dvc_remote_url: {url!r} is not a local directory path; give a path such as '../my-dvc-storage', or choose dvc_remote s3, gcs or azure.")
+            errors.append(
+                f"dvc_remote_url: {url!r} is not a local directory path; give a path such as '../my-dvc-storage', or choose dvc_remote s3, gcs or azure."
+            )
     elif kind in BUCKET_URL and not BUCKET_URL[kind].match(url):
         errors.append(f"dvc_remote_url: {url!r} is not a valid {kind} URL; use the form {URL_EXAMPLE[kind]!r}.")
     uri = a["mlflow_tracking_uri"]
     scheme = uri.split(":", 1)[0]
     if ":" not in uri or scheme not in TRACKING_SCHEMES:
-        errors.append(f"mlflow_tracking_uri: {uri!r} has no supported scheme ({', '.join(TRACKING_SCHEMES)}); e.g. 'sqlite:///mlflow.db' or 'https://mlflow.example.com'.")
+        errors.append(
+            f"mlflow_tracking_uri: {uri!r} has no supported scheme ({', '.join(TRACKING_SCHEMES)}); e.g. 'sqlite:///mlflow.db' or 'https://mlflow.example.com'."
+        )
     elif scheme == "sqlite" and not uri.startswith("sqlite:///"):
         errors.append(f"mlflow_tracking_uri: {uri!r} must start with 'sqlite:///' followed by a file path.")
     return errors
@@ -106,16 +116,26 @@ def check_tools() -> list[str]:
     errors = []
     if shutil.which("git") is None:
         errors.append("git: not found on PATH; install git, then bake again.")
-    has_dvc = shutil.which("dvc") or subprocess.run([sys.executable, "-c", "import dvc"], capture_output=True).returncode == 0
+    has_dvc = (
+        shutil.which("dvc") or subprocess.run([sys.executable, "-c", "import dvc"], capture_output=True).returncode == 0
+    )
     if not has_dvc:
-        errors.append("dvc: not found; bake with `uvx --with 'dvc>=3.60' cookiecutter <template>` or `pip install 'dvc>=3.60'` first.")
+        errors.append(
+            "dvc: not found; bake with `uvx --with 'dvc>=3.60' cookiecutter <template>` or `pip install 'dvc>=3.60'` first."
+        )
     return errors
 
 
 def main() -> int:
     errors = check_tools()
     if not errors:
-        errors = check_choices(ANSWERS) + check_names(ANSWERS) + check_urls(ANSWERS) + check_people(ANSWERS) + check_branch(ANSWERS)
+        errors = (
+            check_choices(ANSWERS)
+            + check_names(ANSWERS)
+            + check_urls(ANSWERS)
+            + check_people(ANSWERS)
+            + check_branch(ANSWERS)
+        )
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     return 1 if errors else 0

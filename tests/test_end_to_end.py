@@ -211,7 +211,9 @@ def test_the_health_endpoints_answer(server: str) -> None:
             assert response.status == 200
 
 
-def test_a_tampered_artifact_stops_the_server_before_it_starts(pipeline: tuple[Path, dict[str, str]], bento: str) -> None:
+def test_a_tampered_artifact_stops_the_server_before_it_starts(
+    pipeline: tuple[Path, dict[str, str]], bento: str
+) -> None:
     project, env = pipeline
     # A local Bento serves its model from the BentoML model store.
     (artifact,) = (Path(env["BENTOML_HOME"]) / "models" / "penguin_species").glob("*/model.joblib")

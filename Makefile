@@ -1,0 +1,48 @@
+# Maintaining the Lastmile template. `make help` lists the targets; CI runs `make test` (see .ci/run).
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+# Use the uv on PATH, or bootstrap one into .tools/ so that Python and make are all a machine needs.
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+export PATH := $(dir $(UV)):$(PATH)
+# Compiled bytecode makes MLflow and BentoML imports fast where PYTHONDONTWRITEBYTECODE is set.
+export UV_COMPILE_BYTECODE := 1
+VENV := .venv
+
+.PHONY: help setup test test-fast demo lint clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet 'uv>=0.8'
+
+$(VENV)/.synced: pyproject.toml $(UV)
+	$(UV) sync --quiet
+	@touch $@
+
+setup: $(VENV)/.synced ## Install the template's development environment (cookiecutter, DVC, pytest)
+
+test: setup ## Run every template test, the end-to-end bake included (about 3 minutes)
+	$(VENV)/bin/pytest
+
+test-fast: setup ## Run the template tests without the end-to-end bake (under a minute)
+	$(VENV)/bin/pytest -m "not e2e"
+
+demo: setup ## Bake the default project into a temporary folder and run it to a served prediction
+	@out=$$(mktemp -d) && \
+	version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])') && \
+	$(VENV)/bin/cookiecutter . --no-input --output-dir "$$out" python_version=$$version && \
+	$(MAKE) -C "$$out/penguin-species" all && \
+	echo "demo: the baked project is in $$out/penguin-species"
+
+lint: setup ## Lint the template's own Python (hooks and tests)
+	$(VENV)/bin/ruff check hooks tests
+	$(VENV)/bin/ruff format --check hooks tests
+
+clean: ## Remove the development environments
+	rm -rf $(VENV) .tools .pytest_cache
