@@ -63,16 +63,28 @@ EXPECTED_FILES = {
     "dvc.yaml",
     "params.yaml",
     "pyproject.toml",
+    "tests/__init__.py",
     "tests/conftest.py",
+    "tests/strategies.py",
+    "tests/unit/__init__.py",
     "tests/unit/test_artifact.py",
     "tests/unit/test_cli.py",
-    "tests/unit/test_model.py",
+    "tests/unit/test_properties.py",
     "tests/unit/test_schema.py",
+    "tests/data/__init__.py",
+    "tests/data/test_data.py",
+    "tests/performance/__init__.py",
+    "tests/performance/test_quality.py",
+    "tests/performance/test_serving.py",
+    "tests/acceptance/__init__.py",
+    "tests/acceptance/conftest.py",
+    "tests/acceptance/test_service.py",
     *(
         f"src/{{package}}/{module}.py"
         for module in (
-            "__init__", "__main__", "artifact", "bento", "cli", "data", "evaluate", "features", "lineage",
-            "package", "params", "quality", "schema", "server", "service", "settings", "tracking", "train",
+            "__init__", "__main__", "artifact", "baseline", "bento", "cli", "data", "drift", "evaluate", "features",
+            "lineage", "package", "params", "quality", "report", "schema", "server", "service", "settings",
+            "tracking", "train",
         )
     ),
 }  # fmt: skip

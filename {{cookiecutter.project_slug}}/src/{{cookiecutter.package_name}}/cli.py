@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from .settings import ARTIFACT_FILE, LINEAGE_FILE, use_project_bentoml_home
+from .settings import ARTIFACT_FILE, DEFAULT_BRANCH, LINEAGE_FILE, use_project_bentoml_home
 
 MODELS = Path("models")
 
@@ -42,7 +42,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from . import params
     from .train import train
 
-    train(data=args.data, model_path=args.model, run_path=args.run, params=params.load("train"))
+    train(
+        data=args.data,
+        model_path=args.model,
+        run_path=args.run,
+        profile_path=args.profile,
+        params=params.load("train"),
+        bins=params.load("drift")["bins"],
+    )
     return 0
 
 
@@ -114,6 +121,15 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import build
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(build(args.base))
+    print(f"report: {args.output}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="{{ cookiecutter.project_slug }}", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
@@ -135,6 +151,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--data", type=Path, required=True, help="folder holding train.csv")
     sp.add_argument("--model", type=Path, required=True, help="where to write the model artifact")
     sp.add_argument("--run", type=Path, required=True, help="where to write the MLflow run id")
+    sp.add_argument("--profile", type=Path, required=True, help="where to write the training data profile")
 
     sp = command("evaluate", cmd_evaluate, "Score the held-out data and apply the quality gate.")
     sp.add_argument("--model", type=Path, required=True, help="the model artifact")
@@ -149,6 +166,11 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--run", type=Path, required=True, help="the MLflow run id file from `train`")
     sp.add_argument("--metrics", type=Path, required=True, help="the metrics from `evaluate`")
     sp.add_argument("--lineage", type=Path, required=True, help="where to write the lineage record")
+
+    sp = command("report", cmd_report, "Write the pull-request report: the model against production and the base.")
+    sp.add_argument("--output", type=Path, required=True, help="Markdown file to write")
+    base = os.environ.get("GITHUB_BASE_REF") or DEFAULT_BRANCH
+    sp.add_argument("--base", default=f"origin/{base}" if os.environ.get("GITHUB_BASE_REF") else base, help="git revision")
 
     for name, run, help in (
         ("build", cmd_build, "Build the Bento from the packaged model (offline)."),

@@ -52,15 +52,15 @@ Prediction = create_model("Prediction", **_prediction_fields)
 def predictions(model: Any, rows: list[dict[str, Any]]) -> list[BaseModel]:
     """The model's answer for each row, in order: shared by the service and the offline comparison."""
     frame = to_frame(rows)
-    predicted = model.predict(frame)
     if TASK == "classification":
+        # One pass: the label is the most probable class, exactly what the classifier's predict() returns.
         probabilities = model.predict_proba(frame)
         classes = [str(c) for c in model.classes_]
         return [
-            Prediction(prediction=label, probabilities=dict(zip(classes, map(float, p), strict=True)))
-            for label, p in zip(predicted, probabilities, strict=True)
+            Prediction(prediction=classes[p.argmax()], probabilities=dict(zip(classes, p.tolist(), strict=True)))
+            for p in probabilities
         ]
-    return [Prediction(prediction=float(value)) for value in predicted]
+    return [Prediction(prediction=value) for value in model.predict(frame).tolist()]
 
 
 # A class attribute of the service, so `bentoml build` packs this model into the Bento.

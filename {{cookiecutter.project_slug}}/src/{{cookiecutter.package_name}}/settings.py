@@ -9,6 +9,8 @@ from pathlib import Path
 MODEL_NAME = "{{ cookiecutter.package_name }}"
 # The BentoML service, hence the Bento's name.
 SERVICE_NAME = "{{ cookiecutter.project_slug }}"
+# Where promotions land; the PR report compares against it.
+DEFAULT_BRANCH = "{{ cookiecutter.default_branch }}"
 
 # Embedded defaults: a sqlite file and an artifact folder in the repository, a BentoML store beside them.
 DEFAULT_TRACKING_URI = "{{ cookiecutter.mlflow_tracking_uri }}"

@@ -10,7 +10,7 @@ import joblib
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from . import features
+from . import drift, features
 from .data import TRAIN_FILE
 from .schema import FEATURE_NAMES, TARGET, TRAINING
 
@@ -24,7 +24,9 @@ def fit(frame: pd.DataFrame, params: dict[str, Any]) -> Pipeline:
     return pipeline
 
 
-def train(*, data: Path, model_path: Path, run_path: Path, params: dict[str, Any]) -> None:
+def train(
+    *, data: Path, model_path: Path, run_path: Path, profile_path: Path, params: dict[str, Any], bins: int
+) -> None:
     import mlflow
     from mlflow.models import infer_signature
 
@@ -34,6 +36,7 @@ def train(*, data: Path, model_path: Path, run_path: Path, params: dict[str, Any
     pipeline = fit(frame, params)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, model_path)
+    drift.write_profile(frame, bins, profile_path)  # the reference later data is checked against
 
     tracking.start()
     example = TRAINING.validate(frame)[list(FEATURE_NAMES)].head(5)

@@ -1,0 +1,75 @@
+"""The served Bento keeps the contract: same answers as offline, its lineage, 4xx for bad requests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import joblib
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.schema import EXAMPLE_FEATURES, FEATURE_NAMES, TASK
+from {{ cookiecutter.package_name }}.settings import MAX_BATCH_ROWS
+from tests.conftest import ROOT, need
+
+from .conftest import call
+
+
+def post(url: str, payload: Any) -> tuple[int, Any]:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return call("POST", f"{url}/predict", body)
+
+
+def test_predict_returns_the_offline_predictions_for_the_golden_set(url: str) -> None:
+    golden = pd.read_csv(need(ROOT / "data/prepared/test.csv", "make repro"))[list(FEATURE_NAMES)]
+    model = joblib.load(ROOT / "models/model.joblib")
+    records = golden.astype(object).where(golden.notna(), None).to_dict("records")
+    status, served = post(url, {"records": records})
+    assert status == 200, served
+    expected = model.predict(golden)
+    assert [p["prediction"] for p in served] == expected.tolist()
+    if TASK == "classification":
+        probabilities = model.predict_proba(golden)
+        assert [list(p["probabilities"].values()) for p in served] == probabilities.tolist()
+        assert all(list(p["probabilities"]) == [str(c) for c in model.classes_] for p in served)
+
+
+def test_metadata_is_the_lineage_of_the_served_model(url: str) -> None:
+    status, served = call("GET", f"{url}/metadata")
+    assert status == 200
+    assert served == json.loads((ROOT / "models/lineage.json").read_text())
+
+
+def test_the_health_endpoints_answer(url: str) -> None:
+    for path in ("/livez", "/readyz"):
+        status, _ = call("GET", f"{url}{path}")
+        assert status == 200, path
+
+
+first_numeric = next(n for n in FEATURE_NAMES if isinstance(EXAMPLE_FEATURES[n], float))
+first_categorical = next(n for n in FEATURE_NAMES if isinstance(EXAMPLE_FEATURES[n], str))
+BAD_REQUESTS = {
+    "malformed JSON": (b'{"records": [', ""),
+    "no records field": ({"rows": [EXAMPLE_FEATURES]}, "records"),
+    "missing field": ({"records": [{k: v for k, v in EXAMPLE_FEATURES.items() if k != first_numeric}]}, first_numeric),
+    "wrong type": ({"records": [EXAMPLE_FEATURES | {first_numeric: "heavy"}]}, first_numeric),
+    "number as text": ({"records": [EXAMPLE_FEATURES | {first_numeric: "40.0"}]}, first_numeric),
+    "out of range": ({"records": [EXAMPLE_FEATURES | {first_numeric: 1e9}]}, first_numeric),
+    "unknown category": ({"records": [EXAMPLE_FEATURES | {first_categorical: "Atlantis"}]}, first_categorical),
+    "records not a list": ({"records": EXAMPLE_FEATURES}, "records"),
+    "empty batch": ({"records": []}, "records"),
+    "oversized batch": ({"records": [EXAMPLE_FEATURES] * (MAX_BATCH_ROWS + 1)}, "records"),
+}
+
+
+@pytest.mark.parametrize(("payload", "field"), list(BAD_REQUESTS.values()), ids=list(BAD_REQUESTS))
+def test_a_bad_request_gets_a_4xx_naming_the_field(url: str, payload: Any, field: str) -> None:
+    status, answer = post(url, payload)
+    assert 400 <= status < 500, (status, answer)
+    assert field in json.dumps(answer)
+
+
+def test_the_service_still_answers_after_bad_requests(url: str) -> None:
+    status, served = post(url, {"records": [EXAMPLE_FEATURES]})
+    assert status == 200 and len(served) == 1

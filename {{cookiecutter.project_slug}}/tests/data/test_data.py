@@ -1,0 +1,38 @@
+"""The versioned data meets the input contract, the quality rules, and has not drifted from training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import drift, params
+from {{ cookiecutter.package_name }}.quality import check_file
+
+from tests.conftest import ROOT, need
+
+RAW_FILES = sorted((ROOT / "data" / "raw").glob("*.csv"))
+PROFILE = ROOT / "models" / "training_profile.json"
+
+
+def test_there_is_data_to_check() -> None:
+    need(ROOT / "data/raw/penguins.csv", "make data")
+
+
+@pytest.mark.parametrize("path", RAW_FILES, ids=[p.name for p in RAW_FILES])
+def test_the_data_meets_the_schema_and_the_quality_rules(path: Path) -> None:
+    findings = check_file(path, params.load("validate", ROOT / "params.yaml"))
+    if findings:
+        report = "\n".join(f"  - {f.line()}" for f in findings)
+        pytest.fail(f"{path.relative_to(ROOT)} fails {len(findings)} check(s):\n{report}", pytrace=False)
+
+
+@pytest.mark.parametrize("path", RAW_FILES, ids=[p.name for p in RAW_FILES])
+def test_the_data_has_not_drifted_from_the_training_profile(path: Path) -> None:
+    if not PROFILE.exists():
+        pytest.skip("no training profile yet: the first `make repro` writes models/training_profile.json")
+    limits = params.load("drift", ROOT / "params.yaml")
+    rows = drift.compare(drift.read_profile(PROFILE), pd.read_csv(path), limits["max_psi"])
+    if any(row["drifted"] for row in rows):
+        pytest.fail(f"{path.relative_to(ROOT)} has drifted from the training data:\n{drift.table(rows)}", pytrace=False)

@@ -1,0 +1,51 @@
+"""The candidate model passes the quality gate, and does not trail the model production runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import joblib
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from {{ cookiecutter.package_name }} import baseline, params
+from {{ cookiecutter.package_name }}.evaluate import gate, score
+from tests.conftest import ROOT, need
+
+
+@pytest.fixture(scope="module")
+def held_out() -> pd.DataFrame:
+    return pd.read_csv(need(ROOT / "data/prepared/test.csv", "make repro"))
+
+
+@pytest.fixture(scope="module")
+def candidate() -> Pipeline:
+    return joblib.load(need(ROOT / "models/model.joblib", "make repro"))
+
+
+@pytest.fixture(scope="module")
+def thresholds() -> dict[str, Any]:
+    return params.load("evaluate", ROOT / "params.yaml")
+
+
+def test_the_candidate_passes_the_thresholds(candidate: Pipeline, held_out: pd.DataFrame, thresholds: dict[str, Any]) -> None:
+    values, _ = score(candidate, held_out)
+    failed = {name: r for name, r in gate(values, thresholds).items() if not r["passed"]}
+    assert not failed, f"quality gate failed on held-out data: {failed}"
+
+
+def test_the_candidate_does_not_trail_production(candidate: Pipeline, held_out: pd.DataFrame, thresholds: dict[str, Any]) -> None:
+    production = baseline.production()
+    if production is None:
+        pytest.skip("nothing runs in production yet: no pin and no 'production' alias in the registry")
+    ours, theirs = score(candidate, held_out)[0], score(production.model, held_out)[0]
+    tolerance = thresholds["tolerance"]
+    worse = {}
+    for name in thresholds.get("min") or {}:
+        if ours[name] < theirs[name] * (1 - tolerance):
+            worse[name] = (ours[name], theirs[name])
+    for name in thresholds.get("max") or {}:
+        if ours[name] > theirs[name] * (1 + tolerance):
+            worse[name] = (ours[name], theirs[name])
+    assert not worse, f"candidate vs production version {production.version} ({production.source}): {worse}"

@@ -1,0 +1,50 @@
+"""The predict path stays within the latency budget of params.yaml at each batch size.
+
+pytest-benchmark runs many rounds; the budget applies to the median and the 95th percentile, never
+to a single run. The numbers are written to reports/serving_benchmark.json for the PR report.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from {{ cookiecutter.package_name }} import params
+from {{ cookiecutter.package_name }}.schema import FEATURE_NAMES
+from {{ cookiecutter.package_name }}.service import predictions
+from tests.conftest import ROOT, need
+
+SERVING = params.load("serving", ROOT / "params.yaml")
+REPORT = ROOT / "reports" / "serving_benchmark.json"
+RESULTS: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module")
+def model() -> Pipeline:
+    return joblib.load(need(ROOT / "models/model.joblib", "make repro"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report() -> Any:
+    yield
+    if RESULTS:
+        REPORT.parent.mkdir(exist_ok=True)
+        REPORT.write_text(json.dumps(RESULTS, indent=2) + "\n")
+
+
+@pytest.mark.parametrize("size", SERVING["batch_sizes"])
+def test_the_predict_path_meets_its_latency_budget(benchmark: Any, model: Pipeline, raw: pd.DataFrame, size: int) -> None:
+    rows = raw[list(FEATURE_NAMES)].sample(size, replace=True, random_state=0)
+    records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+    benchmark.pedantic(predictions, args=(model, records), rounds=50, warmup_rounds=3)
+    seconds = np.array(benchmark.stats.stats.data)
+    p50, p95 = float(np.median(seconds) * 1e3), float(np.percentile(seconds, 95) * 1e3)
+    RESULTS[f"batch_{size}"] = {"p50_ms": round(p50, 3), "p95_ms": round(p95, 3), "rows_per_s": round(size / np.median(seconds), 1)}
+    assert p50 <= SERVING["max_p50_ms"], f"median {p50:.1f} ms for {size} rows, budget {SERVING['max_p50_ms']} ms"
+    assert p95 <= SERVING["max_p95_ms"], f"p95 {p95:.1f} ms for {size} rows, budget {SERVING['max_p95_ms']} ms"
