@@ -130,6 +130,128 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_pins(args: argparse.Namespace) -> int:
+    from . import pins
+
+    failed = 0
+    for environment in pins.ENVIRONMENTS:
+        try:
+            pin = pins.read(environment)
+        except pins.PinError as error:
+            print(f"error: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        print(
+            f"check-pins: {environment}: {'nothing pinned' if pin is None else f'version {pin.model.registry_version}'}"
+        )
+    return 1 if failed else 0
+
+
+def cmd_pin_source(args: argparse.Namespace) -> int:
+    from . import pins
+
+    pin = pins.read(args.environment)
+    if pin is None:
+        raise SystemExit(f"error: nothing is pinned in {args.environment}")
+    print(pin.source_commit)
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from .promotion import PromotionError, promote
+
+    try:
+        print(promote(args.environment, args.version, push=not args.no_push))
+    except PromotionError as error:
+        print(f"promote: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from .promotion import PromotionError, rollback
+
+    try:
+        print(rollback(args.environment, push=not args.no_push))
+    except PromotionError as error:
+        print(f"rollback: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    """The promotion gates of a pull request: exactly one pin changed against the base, and it passes."""
+    from . import gitops, pins
+    from .promotion import PromotionError, evaluate_pin, gates, report
+
+    changed = gitops.git("diff", "--name-only", f"{args.base}...HEAD", "--", str(pins.PINS)).split()
+    if len(changed) != 1:
+        print(f"gate: a promotion changes exactly one pin file; this one changes {changed or 'none'}", file=sys.stderr)
+        return 1
+    environment = Path(changed[0]).stem
+    try:
+        pin = pins.read(environment)
+        assert pin is not None, f"{changed[0]} was deleted"
+        evaluation, _ = evaluate_pin(pin.model, pin.source_commit)
+        checks = gates(pin.model_copy(update={"evaluation": evaluation}))
+    except (pins.PinError, PromotionError, AssertionError) as error:
+        print(f"gate: {error}", file=sys.stderr)
+        return 1
+    text = report(pin, checks)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(text)
+    return 0 if all(c.passed for c in checks) else 1
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from .deploy import deploy
+    from .promotion import PromotionError
+
+    try:
+        record = deploy(args.environment, args.target, args.reviews, push=not args.no_push)
+    except PromotionError as error:
+        print(f"deploy: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(record, indent=2))
+    return 0
+
+
+def cmd_undeploy(args: argparse.Namespace) -> int:
+    from .deploy import stop
+
+    stop(args.environment)
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from . import audit
+
+    if args.audit == "history":
+        entries = audit.history(args.env)
+        print(audit.as_json(entries) if args.json else audit.markdown(entries))
+        return 0
+    if args.audit == "at":
+        instant = datetime.fromisoformat(args.time)
+        if instant.tzinfo is None:
+            raise SystemExit("error: give the time with its zone, e.g. 2026-11-22T10:00:00+00:00")
+        found = audit.at(instant, args.env)
+        if found is None:
+            print(f"audit: nothing was pinned in {args.env} at {args.time}")
+            return 1
+        entry, pin = found
+        print(audit.as_json({"entry": entry, "pin": pin}) if args.json else audit.markdown([entry]))
+        return 0
+    violations = audit.verify()
+    if args.json:
+        print(json.dumps({"passed": not violations, "violations": violations}, indent=2))
+    else:
+        print("audit verify: passed" if not violations else "\n".join(f"violation: {v}" for v in violations))
+    return 1 if violations else 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="{{ cookiecutter.project_slug }}", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
@@ -170,7 +292,45 @@ def parser() -> argparse.ArgumentParser:
     sp = command("report", cmd_report, "Write the pull-request report: the model against production and the base.")
     sp.add_argument("--output", type=Path, required=True, help="Markdown file to write")
     base = os.environ.get("GITHUB_BASE_REF") or DEFAULT_BRANCH
-    sp.add_argument("--base", default=f"origin/{base}" if os.environ.get("GITHUB_BASE_REF") else base, help="git revision")
+    sp.add_argument(
+        "--base", default=f"origin/{base}" if os.environ.get("GITHUB_BASE_REF") else base, help="git revision"
+    )
+
+    command("check-pins", cmd_check_pins, "Validate every pin file in deploy/environments/.")
+    environments = ("staging", "production")
+    sp = command(
+        "promote", cmd_promote, "Open a pull request that pins the candidate (or --version) in an environment."
+    )
+    sp.add_argument("environment", choices=environments)
+    sp.add_argument(
+        "--version", help="a registry version recorded on the default branch (default: this commit's model)"
+    )
+    sp.add_argument("--no-push", action="store_true", help="commit the branch but do not push it")
+    sp = command("rollback", cmd_rollback, "Open a pull request that restores the environment's previous pin.")
+    sp.add_argument("environment", choices=environments)
+    sp.add_argument("--no-push", action="store_true", help="commit the branch but do not push it")
+    sp = command("pin-source", cmd_pin_source, "Print the commit that records the model pinned in an environment.")
+    sp.add_argument("environment", choices=environments)
+    sp = command("gate", cmd_gate, "Run the promotion gates on a pull request's pin change.")
+    sp.add_argument("--base", default=DEFAULT_BRANCH, help="the pull request's base revision")
+    sp.add_argument("--output", type=Path, default=Path("build/promotion.md"), help="Markdown report")
+    sp = command("deploy", cmd_deploy, "Deploy what the pin says, check /metadata, record the promotion.")
+    sp.add_argument("environment", choices=environments)
+    sp.add_argument("--target", choices=("local", "image"), default="local")
+    sp.add_argument("--reviews", type=Path, help="the pull request's reviews, as GitHub's API lists them (JSON)")
+    sp.add_argument("--no-push", action="store_true", help="record locally; do not push the tag and the note")
+    sp = command("undeploy", cmd_undeploy, "Stop what the local target serves for an environment.")
+    sp.add_argument("environment", choices=environments)
+    sp = command("audit", cmd_audit, "Read the promotion history from git: history, at <time>, verify.")
+    audits = sp.add_subparsers(dest="audit", required=True, metavar="audit")
+    history = audits.add_parser("history", help="every promotion and rollback")
+    history.add_argument("--env", choices=environments)
+    instant = audits.add_parser("at", help="the record in force at an instant")
+    instant.add_argument("time", help="ISO 8601 with a zone, e.g. 2026-11-22T10:00:00+00:00")
+    instant.add_argument("--env", choices=environments, required=True)
+    audits.add_parser("verify", help="check every pin change against the promotion rules")
+    for audit_parser in (history, instant, audits.choices["verify"]):
+        audit_parser.add_argument("--json", action="store_true", help="JSON instead of Markdown")
 
     for name, run, help in (
         ("build", cmd_build, "Build the Bento from the packaged model (offline)."),

@@ -80,7 +80,9 @@ def table(rows: list[dict[str, Any]]) -> str:
     """The per-feature result as a Markdown table, worst first."""
     lines = ["| feature | PSI | limit | |", "|---|---:|---:|---|"]
     for row in sorted(rows, key=lambda r: -r["psi"]):
-        lines.append(f"| {row['feature']} | {row['psi']:.4f} | {row['max_psi']} | {'DRIFT' if row['drifted'] else 'ok'} |")
+        lines.append(
+            f"| {row['feature']} | {row['psi']:.4f} | {row['max_psi']} | {'DRIFT' if row['drifted'] else 'ok'} |"
+        )
     return "\n".join(lines)
 
 

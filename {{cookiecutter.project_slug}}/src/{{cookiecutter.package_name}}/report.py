@@ -49,7 +49,10 @@ def _dvc(*args: str) -> str:
 def _markdown(frame: pd.DataFrame) -> str:
     header = [str(frame.index.name or ""), *map(str, frame.columns)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(map(str, [index, *row])) + " |" for index, row in zip(frame.index, frame.to_numpy(), strict=True)]
+    lines += [
+        "| " + " | ".join(map(str, [index, *row])) + " |"
+        for index, row in zip(frame.index, frame.to_numpy(), strict=True)
+    ]
     return "\n".join(lines)
 
 
@@ -71,7 +74,12 @@ def production_section() -> list[str]:
     if found is None:
         return ["Production: nothing runs in production yet."]
     label, theirs = found
-    lines = [f"Against production, {label}:", "", "| metric | this change | production | delta |", "|---|---:|---:|---:|"]
+    lines = [
+        f"Against production, {label}:",
+        "",
+        "| metric | this change | production | delta |",
+        "|---|---:|---:|---:|",
+    ]
     for name in sorted(set(ours) | set(theirs)):
         a, b = ours.get(name), theirs.get(name)
         delta = f"{a - b:+.4f}" if a is not None and b is not None else ""
@@ -97,8 +105,15 @@ def serving_section() -> list[str]:
     bench = _read(REPORTS / "serving_benchmark.json")
     if bench is None:
         return []
-    lines = ["Predict path (`make test-performance`):", "", "| batch | p50 ms | p95 ms | rows/s |", "|---|---:|---:|---:|"]
-    lines += [f"| {k.removeprefix('batch_')} | {v['p50_ms']} | {v['p95_ms']} | {v['rows_per_s']} |" for k, v in bench.items()]
+    lines = [
+        "Predict path (`make test-performance`):",
+        "",
+        "| batch | p50 ms | p95 ms | rows/s |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {k.removeprefix('batch_')} | {v['p50_ms']} | {v['p95_ms']} | {v['rows_per_s']} |" for k, v in bench.items()
+    ]
     return lines
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from {{ cookiecutter.package_name }} import drift, params
 from {{ cookiecutter.package_name }}.quality import check_file
-
 from tests.conftest import ROOT, need
 
 RAW_FILES = sorted((ROOT / "data" / "raw").glob("*.csv"))

@@ -29,13 +29,17 @@ def thresholds() -> dict[str, Any]:
     return params.load("evaluate", ROOT / "params.yaml")
 
 
-def test_the_candidate_passes_the_thresholds(candidate: Pipeline, held_out: pd.DataFrame, thresholds: dict[str, Any]) -> None:
+def test_the_candidate_passes_the_thresholds(
+    candidate: Pipeline, held_out: pd.DataFrame, thresholds: dict[str, Any]
+) -> None:
     values, _ = score(candidate, held_out)
     failed = {name: r for name, r in gate(values, thresholds).items() if not r["passed"]}
     assert not failed, f"quality gate failed on held-out data: {failed}"
 
 
-def test_the_candidate_does_not_trail_production(candidate: Pipeline, held_out: pd.DataFrame, thresholds: dict[str, Any]) -> None:
+def test_the_candidate_does_not_trail_production(
+    candidate: Pipeline, held_out: pd.DataFrame, thresholds: dict[str, Any]
+) -> None:
     production = baseline.production()
     if production is None:
         pytest.skip("nothing runs in production yet: no pin and no 'production' alias in the registry")

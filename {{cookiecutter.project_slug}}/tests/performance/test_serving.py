@@ -39,12 +39,18 @@ def report() -> Any:
 
 
 @pytest.mark.parametrize("size", SERVING["batch_sizes"])
-def test_the_predict_path_meets_its_latency_budget(benchmark: Any, model: Pipeline, raw: pd.DataFrame, size: int) -> None:
+def test_the_predict_path_meets_its_latency_budget(
+    benchmark: Any, model: Pipeline, raw: pd.DataFrame, size: int
+) -> None:
     rows = raw[list(FEATURE_NAMES)].sample(size, replace=True, random_state=0)
     records = rows.astype(object).where(rows.notna(), None).to_dict("records")
     benchmark.pedantic(predictions, args=(model, records), rounds=50, warmup_rounds=3)
     seconds = np.array(benchmark.stats.stats.data)
     p50, p95 = float(np.median(seconds) * 1e3), float(np.percentile(seconds, 95) * 1e3)
-    RESULTS[f"batch_{size}"] = {"p50_ms": round(p50, 3), "p95_ms": round(p95, 3), "rows_per_s": round(size / np.median(seconds), 1)}
+    RESULTS[f"batch_{size}"] = {
+        "p50_ms": round(p50, 3),
+        "p95_ms": round(p95, 3),
+        "rows_per_s": round(size / np.median(seconds), 1),
+    }
     assert p50 <= SERVING["max_p50_ms"], f"median {p50:.1f} ms for {size} rows, budget {SERVING['max_p50_ms']} ms"
     assert p95 <= SERVING["max_p95_ms"], f"p95 {p95:.1f} ms for {size} rows, budget {SERVING['max_p95_ms']} ms"

@@ -8,11 +8,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from {{ cookiecutter.package_name }}.schema import EXAMPLE_FEATURES, FEATURES, NUMERIC, TARGET, TRAINING, to_frame
-
-
-def test_the_example_data_passes_the_training_schema(raw: pd.DataFrame) -> None:
-    TRAINING.validate(raw.dropna(subset=[TARGET]))
+from {{ cookiecutter.package_name }}.schema import EXAMPLE_FEATURES, FEATURES, NUMERIC, to_frame
 
 
 def test_the_example_record_passes() -> None:

@@ -1,0 +1,146 @@
+"""Answer an auditor from git alone: what served where and when, from what, approved by whom.
+
+Reads the first-parent history of the pin files on the default branch, the promotion commits' trailers,
+the deployment notes (`refs/notes/deployments`, fetch them with `git fetch origin refs/notes/*:refs/notes/*`)
+and, to verify artifacts, the DVC remote. No server is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+
+from . import gitops, pins
+from .artifact import sha256_bytes
+from .promotion import PromotionError, fetch_artifact
+from .settings import DEFAULT_BRANCH
+
+
+@dataclass
+class Entry:
+    time: str
+    environment: str
+    kind: str
+    model: str
+    version: str
+    artifact_sha256: str
+    data_version: str
+    pull_request: int | None
+    approvers: list[str]
+    commit: str
+
+
+def _when(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+
+
+def changes(environment: str) -> list[tuple[gitops.Commit, pins.Pin | None]]:
+    """Each change of the environment's pin on the default branch, oldest first, with the pin it left."""
+    file = str(pins.path(environment))
+    out = []
+    for commit in gitops.first_parent_changes(DEFAULT_BRANCH, file):
+        text = gitops.show(commit.sha, file)
+        out.append((commit, pins.parse(text, f"{file}@{commit.sha[:12]}") if text else None))
+    return out
+
+
+def history(environment: str | None = None) -> list[Entry]:
+    entries = []
+    for env in [environment] if environment else list(pins.ENVIRONMENTS):
+        for commit, pin in changes(env):
+            if pin is None:
+                continue
+            note = gitops.note(commit.sha) or {}
+            data = pin.model.data.get("data/raw/penguins.csv") or next(iter(pin.model.data.values()), "")
+            kind = "rollback" if pin.promoted_from == "rollback" else "promotion"
+            entries.append(
+                Entry(_when(commit.time), env, kind, pin.model.model_name, pin.model.registry_version,
+                      pin.model.artifact.sha256, data, commit.pull_request, list(note.get("approvers", [])), commit.sha)
+            )  # fmt: skip
+    return sorted(entries, key=lambda e: e.time)
+
+
+def at(instant: datetime, environment: str) -> tuple[Entry, pins.Pin] | None:
+    """The record in force at an instant: the last change merged at or before it."""
+    found = None
+    for commit, pin in changes(environment):
+        if commit.time <= instant.timestamp() and pin is not None:
+            found = (commit, pin)
+    if found is None:
+        return None
+    entry = next(e for e in history(environment) if e.commit == found[0].sha)
+    return entry, found[1]
+
+
+def verify() -> list[str]:
+    """Every violation of the promotion rules in the history; empty when the history is sound."""
+    violations = []
+    checked: set[str] = set()
+    for env in pins.ENVIRONMENTS:
+        for commit, pin in changes(env):
+            where = f"{env} at {commit.sha[:12]} ({_when(commit.time)})"
+            if len(commit.parents) < 2 or commit.pull_request is None:
+                violations.append(f"{where}: the pin changed without a merged pull request (a direct push)")
+                continue
+            tip = gitops.git("log", "-1", "--format=%B", commit.parents[1])
+            if gitops.trailers(tip).get("Environment") != env:
+                violations.append(
+                    f"{where}: PR #{commit.pull_request} was not made by `promote`/`rollback` (no Environment trailer)"
+                )
+            note = gitops.note(commit.sha)
+            if note is None:
+                violations.append(f"{where}: PR #{commit.pull_request} has no deployment record (git note)")
+            elif env == "production" and not note.get("approvers"):
+                violations.append(f"{where}: PR #{commit.pull_request} has no recorded approver")
+            if pin is None:
+                continue
+            key = f"{pin.source_commit}:{pin.model.artifact.sha256}"
+            if key not in checked:
+                checked.add(key)
+                violations += _check_artifact(where, pin)
+    return violations
+
+
+def _check_artifact(where: str, pin: pins.Pin) -> list[str]:
+    problems = []
+    try:
+        if sha256_bytes(fetch_artifact(pin.source_commit)) != pin.model.artifact.sha256:
+            problems.append(
+                f"{where}: version {pin.model.registry_version}: the stored artifact does not match the pinned sha256"
+            )
+    except PromotionError as error:
+        problems.append(f"{where}: version {pin.model.registry_version}: {error}")
+    lock = gitops.show(pin.source_commit, "dvc.lock")
+    recorded = {}
+    for stage in (yaml.safe_load(lock) or {}).get("stages", {}).values() if lock else []:
+        recorded.update({d["path"]: d["md5"] for d in stage.get("deps", []) if d["path"].startswith("data/")})
+    if recorded != pin.model.data:
+        problems.append(
+            f"{where}: version {pin.model.registry_version}: lineage data hashes disagree with dvc.lock at {pin.source_commit[:12]}"
+        )
+    return problems
+
+
+def markdown(entries: list[Entry]) -> str:
+    lines = [
+        "| time (UTC) | environment | kind | version | artifact sha256 | data md5 | PR | approvers |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for e in entries:
+        pr = f"#{e.pull_request}" if e.pull_request else "direct push"
+        lines.append(
+            f"| {e.time} | {e.environment} | {e.kind} | {e.model} v{e.version} | `{e.artifact_sha256[:12]}` | `{e.data_version[:12]}` | {pr} | {', '.join(e.approvers) or '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def as_json(value: Any) -> str:
+    if isinstance(value, list):
+        return json.dumps([asdict(v) if isinstance(v, Entry) else v for v in value], indent=2)
+    return json.dumps(
+        value, indent=2, default=lambda o: asdict(o) if isinstance(o, Entry) else o.model_dump(mode="json")
+    )
