@@ -51,6 +51,8 @@ EXPECTED_FILES = {
     ".dvcignore",
     ".github/CODEOWNERS",
     ".github/workflows/ci.yml",
+    ".github/workflows/deploy.yml",
+    ".github/workflows/promote.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
     ".python-version",
@@ -59,6 +61,8 @@ EXPECTED_FILES = {
     "README.md",
     "bentofile.yaml",
     "data/README.md",
+    "deploy/environments/README.md",
+    "docs/promote-rollback-audit.md",
     "docs/quality-gates.md",
     "data/raw/.gitignore",
     "data/raw/penguins.csv.dvc",
@@ -84,9 +88,9 @@ EXPECTED_FILES = {
     *(
         f"src/{{package}}/{module}.py"
         for module in (
-            "__init__", "__main__", "artifact", "baseline", "bento", "cli", "data", "drift", "evaluate", "features",
-            "lineage", "package", "params", "quality", "report", "schema", "server", "service", "settings",
-            "tracking", "train",
+            "__init__", "__main__", "artifact", "audit", "baseline", "bento", "cli", "data", "deploy", "drift",
+            "evaluate", "features", "gitops", "lineage", "package", "params", "pins", "promotion", "quality",
+            "report", "schema", "server", "service", "settings", "tracking", "train",
         )
     ),
 }  # fmt: skip

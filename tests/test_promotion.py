@@ -104,24 +104,21 @@ def retrain(repo: Repo, when: datetime) -> None:
 @pytest.fixture(scope="module")
 def history(repo: Repo, reviews: Path) -> dict[str, Any]:
     """Staging v1, production v1, retrain v2, a refused shortcut, staging v2, production v2, rollback."""
+
+    def ship(verb: str, environment: str, version: int, hour: int) -> dict[str, Any]:
+        """The whole path of one change: the command, its pull request merged at T0 + hour, the deploy."""
+        repo.make(verb, f"ENV={environment}")
+        repo.merge_pull_request(f"{verb}/{environment}/penguin_species-v{version}", T0 + timedelta(hours=hour))
+        return repo.deploy(environment, reviews)
+
     seen: dict[str, Any] = {}
-    repo.make("promote", "ENV=staging")
-    repo.merge_pull_request("promote/staging/penguin_species-v1", T0 + timedelta(hours=1))
-    seen["staging v1"] = repo.deploy("staging", reviews)
-    repo.make("promote", "ENV=production")
-    repo.merge_pull_request("promote/production/penguin_species-v1", T0 + timedelta(hours=2))
-    seen["production v1"] = repo.deploy("production", reviews)
+    seen["staging v1"] = ship("promote", "staging", 1, hour=1)
+    seen["production v1"] = ship("promote", "production", 1, hour=2)
     retrain(repo, T0 + timedelta(hours=3))
     seen["shortcut"] = repo.make("promote", "ENV=production", "VERSION=2", check=False)
-    repo.make("promote", "ENV=staging")
-    repo.merge_pull_request("promote/staging/penguin_species-v2", T0 + timedelta(hours=4))
-    repo.deploy("staging", reviews)
-    repo.make("promote", "ENV=production")
-    repo.merge_pull_request("promote/production/penguin_species-v2", T0 + timedelta(hours=5))
-    seen["production v2"] = repo.deploy("production", reviews)
-    repo.make("rollback", "ENV=production")
-    repo.merge_pull_request("rollback/production/penguin_species-v1", T0 + timedelta(hours=6))
-    seen["rollback"] = repo.deploy("production", reviews)
+    ship("promote", "staging", 2, hour=4)
+    seen["production v2"] = ship("promote", "production", 2, hour=5)
+    seen["rollback"] = ship("rollback", "production", 1, hour=6)
     return seen
 
 

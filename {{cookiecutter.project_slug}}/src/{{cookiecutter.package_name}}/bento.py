@@ -7,6 +7,7 @@ pipeline names the Bento before it exists, and /metadata can say which Bento is 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import bentoml
 
 from .artifact import read_verified
-from .settings import ARTIFACT_FILE, LINEAGE_FILE, MODEL_NAME
+from .settings import ARTIFACT_FILE, LINEAGE_FILE, MODEL_NAME, MODEL_TAG_VARIABLE
 
 BENTOFILE = Path("bentofile.yaml")
 REQUIREMENTS = Path("build/requirements-serve.txt")
@@ -46,7 +47,7 @@ def export_requirements() -> None:
 
 def build(models: Path) -> str:
     _, lineage = read_verified(models)
-    store_model(models)
+    os.environ[MODEL_TAG_VARIABLE] = str(store_model(models))  # the service packs exactly this model
     export_requirements()
     bento_tag = bentoml.Tag.from_taglike(lineage["bento_tag"])
     # The same artifact rebuilt (after a change to the serving code, say) replaces its Bento.

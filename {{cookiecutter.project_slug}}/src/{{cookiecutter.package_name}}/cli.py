@@ -332,17 +332,16 @@ def parser() -> argparse.ArgumentParser:
     for audit_parser in (history, instant, audits.choices["verify"]):
         audit_parser.add_argument("--json", action="store_true", help="JSON instead of Markdown")
 
-    for name, run, help in (
-        ("build", cmd_build, "Build the Bento from the packaged model (offline)."),
-        ("serve", cmd_serve, "Serve the built Bento over HTTP."),
-        ("smoke", cmd_smoke, "Serve the built Bento, send one prediction, stop it."),
-    ):
-        sp = command(name, run, help)
-        sp.add_argument("--models", type=Path, default=MODELS, help=f"folder of {ARTIFACT_FILE} and {LINEAGE_FILE}")
-        if name != "build":
-            sp.add_argument("--port", type=int, default=3000 if name == "serve" else 0, help="TCP port")
-        if name == "serve":
-            sp.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    models_help = f"folder of {ARTIFACT_FILE} and {LINEAGE_FILE}"
+    sp = command("build", cmd_build, "Build the Bento from the packaged model (offline).")
+    sp.add_argument("--models", type=Path, default=MODELS, help=models_help)
+    sp = command("serve", cmd_serve, "Serve the built Bento over HTTP.")
+    sp.add_argument("--models", type=Path, default=MODELS, help=models_help)
+    sp.add_argument("--port", type=int, default=3000, help="TCP port")
+    sp.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    sp = command("smoke", cmd_smoke, "Serve the built Bento on 127.0.0.1, send one prediction, stop it.")
+    sp.add_argument("--models", type=Path, default=MODELS, help=models_help)
+    sp.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     return p
 
 

@@ -35,13 +35,20 @@ class Target(Protocol):
         ...
 
 
-def stop(environment: str) -> None:
-    """Stop what the local target serves for the environment, by the PID it recorded."""
+def stop(environment: str, timeout: float = 30.0) -> None:
+    """Stop what the local target serves for the environment, by the PID it recorded, and wait until it is gone."""
     state = STATE / f"{environment}.json"
-    if state.exists():
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(json.loads(state.read_text())["pid"], signal.SIGTERM)
-        state.unlink()
+    if not state.exists():
+        return
+    group = json.loads(state.read_text())["pid"]
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            os.killpg(group, 0)  # raises ProcessLookupError once every process of the group has exited
+            time.sleep(0.2)
+        os.killpg(group, signal.SIGKILL)
+    state.unlink()
 
 
 class LocalTarget:
@@ -50,11 +57,11 @@ class LocalTarget:
     def deploy(self, environment: str, bento_tag: str) -> str:
         stop(environment)
         state = STATE / f"{environment}.json"
+        STATE.mkdir(exist_ok=True)
         port = server.free_port()
-        process = server.start(bento_tag, port)
+        process = server.start(bento_tag, port, log=STATE / f"{environment}.log")
         url = f"http://127.0.0.1:{port}"
         server.wait_ready(process, url)
-        STATE.mkdir(exist_ok=True)
         state.write_text(json.dumps({"pid": process.pid, "url": url, "bento_tag": bento_tag}) + "\n")
         return url
 

@@ -61,11 +61,12 @@ class Commit:
 
 def first_parent_changes(branch: str, path: str) -> list[Commit]:
     """Commits on the branch's first-parent line (what was merged into it) that changed `path`, oldest first."""
-    fmt = "%H%x1f%P%x1f%ct%x1f%s%x1f%b%x1e"
+    # Separators that are neither whitespace (which strip() would eat) nor likely in a message.
+    fmt = "%H%x01%P%x01%ct%x01%s%x01%b%x02"
     out = git("log", "--first-parent", "--reverse", f"--format={fmt}", branch, "--", path)
     commits = []
-    for record in filter(None, (r.strip("\n") for r in out.split("\x1e"))):
-        sha, parents, time, subject, body = record.split("\x1f")
+    for record in filter(None, (r.strip("\n") for r in out.split("\x02"))):
+        sha, parents, time, subject, body = record.split("\x01")
         commits.append(Commit(sha, parents.split(), int(time), subject, body))
     return commits
 

@@ -118,12 +118,19 @@ def serving_section() -> list[str]:
 
 
 def build(base: str) -> str:
+    revisions = {f"the base branch (`{base}`)": base}
+    if PRODUCTION_PIN.exists():  # the commit that recorded the production model's metrics and params
+        source = yaml.safe_load(PRODUCTION_PIN.read_text())["source_commit"]
+        revisions = {f"production (`{source[:12]}`)": source} | revisions
+    diffs = [
+        [f"Metrics and params against {label}:", "", _dvc("metrics", "diff", rev), "", _dvc("params", "diff", rev)]
+        for label, rev in revisions.items()
+    ]
     sections = [
         ["## Model report"],
         gates_section(),
         production_section(),
-        [f"Metrics against `{base}`:", "", _dvc("metrics", "diff", base)],
-        [f"Params against `{base}`:", "", _dvc("params", "diff", base)],
+        *diffs,
         serving_section(),
         plots_section(),
     ]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -17,10 +18,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(bento_tag: str, port: int) -> subprocess.Popen[bytes]:
+def start(bento_tag: str, port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Serve the Bento in its own process group (so stop() reaches its workers too).
+
+    With `log`, the server writes there and holds none of the caller's pipes, so it can outlive the
+    caller (the local deploy target) without keeping the caller's output open.
+    """
     cmd = [sys.executable, "-m", "bentoml", "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)]
-    # Its own process group, so stop() reaches the workers too.
-    return subprocess.Popen(cmd, start_new_session=True)
+    if log is None:
+        return subprocess.Popen(cmd, start_new_session=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(cmd, start_new_session=True, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
 
 
 def wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float = 60.0) -> None:

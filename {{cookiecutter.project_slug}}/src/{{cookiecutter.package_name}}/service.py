@@ -7,6 +7,7 @@ any worker starts; a mismatch stops the server with one line.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,7 +20,7 @@ from starlette.routing import Route
 
 from .artifact import ArtifactError, load_verified, read_verified
 from .schema import COLUMNS, EXAMPLE_FEATURES, FEATURE_NAMES, TARGET, TASK, allowed_values, to_frame, value_range
-from .settings import MAX_BATCH_ROWS, MODEL_NAME, SERVICE_NAME
+from .settings import MAX_BATCH_ROWS, MODEL_NAME, MODEL_TAG_VARIABLE, SERVICE_NAME
 
 
 def _field(name: str) -> tuple[Any, Any]:
@@ -63,8 +64,19 @@ def predictions(model: Any, rows: list[dict[str, Any]]) -> list[BaseModel]:
     return [Prediction(prediction=value) for value in model.predict(frame).tolist()]
 
 
-# A class attribute of the service, so `bentoml build` packs this model into the Bento.
-BENTO_MODEL = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
+# A class attribute of the service, so `bentoml build` packs this model into the Bento: the exact
+# version the build names (bento.py sets BENTO_MODEL_TAG), or the latest one in development.
+BENTO_MODEL = bentoml.models.BentoModel(os.environ.get(MODEL_TAG_VARIABLE) or f"{MODEL_NAME}:latest")
+
+
+def packed_model() -> Path:
+    """The folder of the model this service serves: the exact one its Bento records.
+
+    Several versions share a local BentoML store, so a built Bento must not ask for "latest".
+    """
+    bento = getattr(PredictionService, "bento", None)  # set by BentoML when it serves a built Bento
+    tag = next(m.tag for s in bento.info.services for m in s.models) if bento else BENTO_MODEL.tag
+    return Path(bentoml.models.get(tag).path)
 
 
 async def metadata(request: Request) -> JSONResponse:
@@ -80,13 +92,12 @@ class PredictionService:
     def verify_artifact() -> None:
         """Runs once, before any worker: fail closed, with one line, if the artifact is not the recorded one."""
         try:
-            read_verified(Path(BENTO_MODEL.stored.path))
+            read_verified(packed_model())
         except ArtifactError as error:
             raise SystemExit(f"refusing to start: {error}") from None
 
     def __init__(self) -> None:
-        # Inside a worker the attribute is the resolved model, already a folder in the store.
-        self.model, self.lineage = load_verified(Path(self.bento_model.path))
+        self.model, self.lineage = load_verified(packed_model())
 
     @bentoml.api
     def predict(self, records: Records) -> list[Prediction]:  # type: ignore[valid-type]

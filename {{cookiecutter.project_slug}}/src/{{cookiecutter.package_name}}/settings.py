@@ -17,6 +17,9 @@ DEFAULT_TRACKING_URI = "{{ cookiecutter.mlflow_tracking_uri }}"
 LOCAL_ARTIFACTS = Path("mlartifacts")
 DEFAULT_BENTOML_HOME = Path(".bentoml")
 
+# Set by the build to the exact BentoML model the Bento packs; several versions share the store.
+MODEL_TAG_VARIABLE = "BENTO_MODEL_TAG"
+
 # Inside the BentoML model folder: the file that is served and the record that says what it is.
 ARTIFACT_FILE = "model.joblib"
 LINEAGE_FILE = "lineage.json"
