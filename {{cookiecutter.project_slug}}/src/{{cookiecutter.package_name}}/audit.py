@@ -12,11 +12,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import yaml
-
-from . import gitops, pins
-from .artifact import sha256_bytes
-from .promotion import PromotionError, fetch_artifact
+from . import gitops, lineage, pins
+from .promotion import PromotionError, fetch_verified
 from .settings import DEFAULT_BRANCH
 
 
@@ -106,19 +103,13 @@ def verify() -> list[str]:
 
 
 def _check_artifact(where: str, pin: pins.Pin) -> list[str]:
+    """The pinned artifact still exists with its digest, and its lineage agrees with dvc.lock."""
     problems = []
     try:
-        if sha256_bytes(fetch_artifact(pin.source_commit)) != pin.model.artifact.sha256:
-            problems.append(
-                f"{where}: version {pin.model.registry_version}: the stored artifact does not match the pinned sha256"
-            )
+        fetch_verified(pin.source_commit, pin.model.artifact.sha256)
     except PromotionError as error:
         problems.append(f"{where}: version {pin.model.registry_version}: {error}")
-    lock = gitops.show(pin.source_commit, "dvc.lock")
-    recorded = {}
-    for stage in (yaml.safe_load(lock) or {}).get("stages", {}).values() if lock else []:
-        recorded.update({d["path"]: d["md5"] for d in stage.get("deps", []) if d["path"].startswith("data/")})
-    if recorded != pin.model.data:
+    if lineage.lock_data_hashes(gitops.show(pin.source_commit, "dvc.lock") or "") != pin.model.data:
         problems.append(
             f"{where}: version {pin.model.registry_version}: lineage data hashes disagree with dvc.lock at {pin.source_commit[:12]}"
         )

@@ -45,6 +45,8 @@ def production() -> Baseline | None:
         version, source = str(found.version), f"registry alias {ALIAS!r}"
         expected = yaml.safe_load(found.tags["lineage.artifact"])["sha256"]
     run_id = client.get_model_version(MODEL_NAME, version).run_id
+    if run_id is None:
+        raise SystemExit(f"error: registry version {version} of {MODEL_NAME} has no run to fetch its artifact from")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(client.download_artifacts(run_id, f"serving/{ARTIFACT_FILE}", folder))
         if sha256_file(path) != expected:

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import gitops, pins, server
-from .artifact import sha256_bytes
-from .promotion import PromotionError, fetch_artifact
+from .promotion import PromotionError, fetch_verified
 from .settings import ARTIFACT_FILE, LINEAGE_FILE
 
 STATE = Path(".deploy")
@@ -82,9 +81,7 @@ def build_pinned(pin: pins.Pin) -> str:
     """Fetch the pinned artifact through DVC, check its digest, and build its Bento."""
     from .bento import build
 
-    data = fetch_artifact(pin.source_commit)
-    if sha256_bytes(data) != pin.model.artifact.sha256:
-        raise PromotionError(f"{pin.environment}: the artifact does not match the pinned sha256; not deploying")
+    data = fetch_verified(pin.source_commit, pin.model.artifact.sha256)
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / ARTIFACT_FILE).write_bytes(data)
         (Path(folder) / LINEAGE_FILE).write_text(

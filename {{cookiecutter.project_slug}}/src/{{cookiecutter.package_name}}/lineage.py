@@ -31,8 +31,11 @@ def git_state() -> tuple[str, bool]:
 
 def data_hashes(lock: Path = LOCK_FILE) -> dict[str, str]:
     """The md5 DVC recorded for every data dependency of the pipeline, from dvc.lock."""
-    with lock.open() as f:
-        stages = yaml.safe_load(f).get("stages", {})
+    return lock_data_hashes(lock.read_text())
+
+
+def lock_data_hashes(lock_text: str) -> dict[str, str]:
+    stages = (yaml.safe_load(lock_text) or {}).get("stages", {})
     hashes = {}
     for stage in stages.values():
         for dep in stage.get("deps", []):

@@ -57,24 +57,21 @@ def candidate(version: str | None = None) -> tuple[pins.Lineage, str]:
     raise PromotionError(f"version {version} of {MODEL_NAME} is not recorded on {DEFAULT_BRANCH}")
 
 
-def fetch_artifact(source_commit: str) -> bytes:
-    """The served artifact as DVC recorded it at that commit, from the local cache or the DVC remote."""
+def fetch_verified(source_commit: str, sha256: str) -> bytes:
+    """The served artifact as DVC recorded it at that commit (local cache or DVC remote), digest checked."""
     import dvc.api
 
     try:
         data: bytes = dvc.api.read(ARTIFACT, rev=source_commit, mode="rb")
     except Exception as error:
         raise PromotionError(f"{ARTIFACT} at {source_commit[:12]} cannot be retrieved: {error}") from None
+    if sha256_bytes(data) != sha256:
+        raise PromotionError(f"{ARTIFACT} at {source_commit[:12]} does not match its recorded sha256 {sha256[:12]}…")
     return data
 
 
 def load(pin: pins.Pin) -> Any:
-    data = fetch_artifact(pin.source_commit)
-    if sha256_bytes(data) != pin.model.artifact.sha256:
-        raise PromotionError(
-            f"{pin.environment}: the artifact at {pin.source_commit[:12]} does not match the pinned sha256"
-        )
-    return joblib.load(io.BytesIO(data))
+    return joblib.load(io.BytesIO(fetch_verified(pin.source_commit, pin.model.artifact.sha256)))
 
 
 def held_out_md5() -> dict[str, str]:
@@ -85,10 +82,7 @@ def held_out_md5() -> dict[str, str]:
 
 def evaluate_pin(lineage: pins.Lineage, source_commit: str) -> tuple[pins.Evaluation, Any]:
     """Score the candidate again on the current held-out data against the thresholds of params.yaml."""
-    data = fetch_artifact(source_commit)
-    if sha256_bytes(data) != lineage.artifact.sha256:
-        raise PromotionError(f"the artifact at {source_commit[:12]} does not match its lineage sha256")
-    model = joblib.load(io.BytesIO(data))
+    model = joblib.load(io.BytesIO(fetch_verified(source_commit, lineage.artifact.sha256)))
     values, _ = score(model, pd.read_csv(HELD_OUT))
     results = gate(values, params.load("evaluate"))
     evaluation = pins.Evaluation(
