@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -200,3 +201,30 @@ def test_audit_verify_passes_then_names_a_direct_push_and_a_tampered_artifact(
         violations
     )
     shutil.rmtree(auditor)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "field"),
+    [
+        (
+            lambda text: re.sub(r"(?m)^(\s+)sha256: [0-9a-f]{64}$", r"\1sha256: not-a-digest", text, count=1),
+            "model.artifact.sha256",
+        ),
+        (lambda text: text + "colour: blue\n", "colour"),
+        (lambda text: text.replace("environment: staging", "environment: prod"), "environment"),
+    ],
+    ids=["bad digest", "unknown field", "unknown environment"],
+)
+def test_a_malformed_pin_is_refused_naming_the_field(
+    repo: Repo, history: dict[str, Any], breakage: Any, field: str
+) -> None:
+    pin = repo.path / "deploy/environments/staging.yaml"
+    original = pin.read_text()
+    pin.write_text(breakage(original))
+    try:
+        result = repo.make("check-pins", check=False)
+    finally:
+        pin.write_text(original)
+    assert result.returncode != 0
+    assert f"error: deploy/environments/staging.yaml: {field}" in result.stderr
+    assert "Traceback" not in result.stderr
