@@ -45,19 +45,21 @@ def changes(environment: str) -> list[tuple[gitops.Commit, pins.Pin | None]]:
     return out
 
 
+def _entry(environment: str, commit: gitops.Commit, pin: pins.Pin) -> Entry:
+    note = gitops.note(commit.sha) or {}
+    kind = "rollback" if pin.promoted_from == "rollback" else "promotion"
+    m = pin.model
+    return Entry(_when(commit.time), environment, kind, m.model_name, m.registry_version, m.artifact.sha256,
+                 m.data_version, commit.pull_request, list(note.get("approvers", [])), commit.sha)  # fmt: skip
+
+
 def history(environment: str | None = None) -> list[Entry]:
-    entries = []
-    for env in [environment] if environment else list(pins.ENVIRONMENTS):
-        for commit, pin in changes(env):
-            if pin is None:
-                continue
-            note = gitops.note(commit.sha) or {}
-            data = pin.model.data.get("data/raw/penguins.csv") or next(iter(pin.model.data.values()), "")
-            kind = "rollback" if pin.promoted_from == "rollback" else "promotion"
-            entries.append(
-                Entry(_when(commit.time), env, kind, pin.model.model_name, pin.model.registry_version,
-                      pin.model.artifact.sha256, data, commit.pull_request, list(note.get("approvers", [])), commit.sha)
-            )  # fmt: skip
+    entries = [
+        _entry(env, commit, pin)
+        for env in ([environment] if environment else pins.ENVIRONMENTS)
+        for commit, pin in changes(env)
+        if pin is not None
+    ]
     return sorted(entries, key=lambda e: e.time)
 
 
@@ -67,10 +69,7 @@ def at(instant: datetime, environment: str) -> tuple[Entry, pins.Pin] | None:
     for commit, pin in changes(environment):
         if commit.time <= instant.timestamp() and pin is not None:
             found = (commit, pin)
-    if found is None:
-        return None
-    entry = next(e for e in history(environment) if e.commit == found[0].sha)
-    return entry, found[1]
+    return None if found is None else (_entry(environment, *found), found[1])
 
 
 def verify() -> list[str]:

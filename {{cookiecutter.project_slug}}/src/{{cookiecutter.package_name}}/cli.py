@@ -291,10 +291,9 @@ def parser() -> argparse.ArgumentParser:
 
     sp = command("report", cmd_report, "Write the pull-request report: the model against production and the base.")
     sp.add_argument("--output", type=Path, required=True, help="Markdown file to write")
-    base = os.environ.get("GITHUB_BASE_REF") or DEFAULT_BRANCH
-    sp.add_argument(
-        "--base", default=f"origin/{base}" if os.environ.get("GITHUB_BASE_REF") else base, help="git revision"
-    )
+    # In a pull request's CI run the base branch is the remote's; locally it is the default branch.
+    pr_base = os.environ.get("GITHUB_BASE_REF")
+    sp.add_argument("--base", default=f"origin/{pr_base}" if pr_base else DEFAULT_BRANCH, help="git revision")
 
     command("check-pins", cmd_check_pins, "Validate every pin file in deploy/environments/.")
     environments = ("staging", "production")

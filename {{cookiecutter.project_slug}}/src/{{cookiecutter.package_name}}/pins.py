@@ -43,6 +43,11 @@ class Lineage(Strict):
     metrics: dict[str, float]
     created_at: str
 
+    @property
+    def data_version(self) -> str:
+        """The md5 of the raw data the model learned from: what a promotion commit and the audit call its data."""
+        return self.data.get("data/raw/penguins.csv") or next(iter(self.data.values()), "")
+
 
 class Evaluation(Strict):
     data: dict[str, str] = Field(description="md5 of the held-out data the gates scored")

@@ -165,12 +165,11 @@ def report(pin: pins.Pin, checks: list[Check]) -> str:
 
 def commit_message(pin: pins.Pin, verb: str) -> str:
     m = pin.model
-    data_version = m.data.get("data/raw/penguins.csv") or next(iter(m.data.values()), "")
     return (
         f"{verb} {m.model_name} v{m.registry_version} to {pin.environment}\n\n"
         f"Artifact {m.artifact.sha256[:12]}, Bento {m.bento_tag}, trained at {m.git_commit[:12]}.\n\n"
         f"Model: {m.model_name}\nModel-Version: {m.registry_version}\nArtifact-Sha256: {m.artifact.sha256}\n"
-        f"Data-Version: {data_version}\nEnvironment: {pin.environment}\nPromoted-From: {pin.promoted_from}\n"
+        f"Data-Version: {m.data_version}\nEnvironment: {pin.environment}\nPromoted-From: {pin.promoted_from}\n"
     )
 
 
