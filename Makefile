@@ -12,7 +12,7 @@ export PATH := $(dir $(UV)):$(PATH)
 export UV_COMPILE_BYTECODE := 1
 VENV := .venv
 
-.PHONY: help setup test test-fast demo lint clean
+.PHONY: help setup test test-fast demo bench lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,7 +27,7 @@ $(VENV)/.synced: pyproject.toml $(UV)
 
 setup: $(VENV)/.synced ## Install the template's development environment (cookiecutter, DVC, pytest)
 
-test: setup ## Run every template test, the end-to-end bake included (about 3 minutes)
+test: setup ## Run every template test, the end-to-end bake included (about 20 minutes on 2 cores)
 	$(VENV)/bin/pytest
 
 test-fast: setup ## Run the template tests without the end-to-end bake (under a minute)
@@ -40,9 +40,12 @@ demo: setup ## Bake the default project into a temporary folder and run it to a 
 	$(MAKE) -C "$$out/penguin-species" all && \
 	echo "demo: the baked project is in $$out/penguin-species"
 
+bench: setup ## Benchmark a baked project: first prediction, serving vs FastAPI, CI stages (RUNS=3, ~35 min)
+	$(VENV)/bin/python -m benchmarks --runs $(or $(RUNS),3) $(BENCH_ARGS)
+
 lint: setup ## Lint the template's own Python (hooks and tests)
-	$(VENV)/bin/ruff check hooks tests
-	$(VENV)/bin/ruff format --check hooks tests
+	$(VENV)/bin/ruff check hooks tests benchmarks
+	$(VENV)/bin/ruff format --check hooks tests benchmarks
 
 clean: ## Remove the development environments
 	rm -rf $(VENV) .tools .pytest_cache
