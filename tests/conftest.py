@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -76,3 +77,11 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     subprocess.run(["git", "add", "--all"], **git)  # type: ignore[call-overload]
     subprocess.run(["git", "commit", "--quiet", "-m", "Train the first model"], **git)  # type: ignore[call-overload]
     return project, env
+
+
+@pytest.fixture(scope="session")
+def bento(trained: tuple[Path, dict[str, str]]) -> str:
+    """The trained project's Bento, built by its own `make build`: its tag."""
+    project, env = trained
+    make(project, "build", env)
+    return str(json.loads((project / "models/lineage.json").read_text())["bento_tag"])

@@ -74,6 +74,7 @@ EXPECTED_FILES = {
     "tests/strategies.py",
     "tests/unit/__init__.py",
     "tests/unit/test_artifact.py",
+    "tests/unit/test_batching.py",
     "tests/unit/test_cli.py",
     "tests/unit/test_properties.py",
     "tests/unit/test_schema.py",
@@ -83,14 +84,20 @@ EXPECTED_FILES = {
     "tests/performance/test_quality.py",
     "tests/performance/test_serving.py",
     "tests/acceptance/__init__.py",
-    "tests/acceptance/conftest.py",
     "tests/acceptance/test_service.py",
+    "tests/robustness/__init__.py",
+    "tests/robustness/conftest.py",
+    "tests/robustness/test_clients.py",
+    "tests/robustness/test_faults.py",
+    "tests/robustness/test_fuzz.py",
+    "tests/robustness/test_load.py",
     *(
         f"src/{{package}}/{module}.py"
         for module in (
-            "__init__", "__main__", "artifact", "audit", "baseline", "bento", "cli", "data", "deploy", "drift",
-            "evaluate", "features", "gitops", "lineage", "package", "params", "pins", "promotion", "quality",
-            "report", "schema", "server", "service", "settings", "tracking", "train",
+            "__init__", "__main__", "artifact", "audit", "baseline", "batching", "bento", "cli", "data", "deploy",
+            "drift", "evaluate", "features", "gitops", "guard", "inference", "lineage", "loadgen", "openapi",
+            "package", "params", "pins", "promotion", "quality", "report", "schema", "server", "service",
+            "settings", "tracking", "train",
         )
     ),
 }  # fmt: skip

@@ -110,13 +110,6 @@ def test_pre_commit_passes_and_rejects_data_in_git(pipeline: tuple[Path, dict[st
 
 
 @pytest.fixture(scope="module")
-def bento(pipeline: tuple[Path, dict[str, str]]) -> str:
-    project, env = pipeline
-    make(project, "build", env)
-    return str(json.loads((project / "models/lineage.json").read_text())["bento_tag"])
-
-
-@pytest.fixture(scope="module")
 def server(pipeline: tuple[Path, dict[str, str]], bento: str) -> Iterator[str]:
     """The built Bento served on 127.0.0.1; stopped by its PID (and its process group) afterwards."""
     project, env = pipeline

@@ -1,14 +1,24 @@
-"""Shared fixtures, and each test marked with its CI stage: the folder it lives in."""
+"""Shared fixtures, and each test marked with its stage: the folder it lives in."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }} import server
+from {{ cookiecutter.package_name }}.settings import use_project_bentoml_home
+
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("unit", "data", "performance", "acceptance")
+STAGES = ("unit", "data", "performance", "acceptance", "robustness")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -28,3 +38,75 @@ def need(path: Path, how: str) -> Path:
 @pytest.fixture(scope="session")
 def raw() -> pd.DataFrame:
     return pd.read_csv(need(ROOT / "data/raw/penguins.csv", "make data"))
+
+
+def call(method: str, url: str, body: bytes | None = None) -> tuple[int, Any]:
+    """Status and body (parsed when it is JSON) of one request."""
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except json.JSONDecodeError:
+        return status, raw.decode(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def bento_tag() -> str:
+    """The Bento `make build` built for models/lineage.json, in the BentoML store."""
+    lineage = json.loads(need(ROOT / "models/lineage.json", "make repro").read_text())
+    use_project_bentoml_home()
+    import bentoml
+
+    try:
+        bentoml.bentos.get(lineage["bento_tag"])
+    except bentoml.exceptions.NotFound:
+        pytest.fail(f"Bento {lineage['bento_tag']} is not built: run `make build` first", pytrace=False)
+    return str(lineage["bento_tag"])
+
+
+def process_tree(pid: int) -> set[int]:
+    """A process and its live descendants: BentoML's workers, each in a session of its own, are among them."""
+    out = subprocess.run(["ps", "-A", "-o", "pid=,ppid=,stat="], capture_output=True, text=True, check=True).stdout
+    children: dict[int, list[int]] = {}
+    for child, parent, state in (line.split() for line in out.splitlines()):
+        if not state.startswith("Z"):  # a worker that died but is not yet reaped is not alive
+            children.setdefault(int(parent), []).append(int(child))
+    tree, todo = set(), [pid]
+    while todo:
+        tree.add(current := todo.pop())
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def served(bento_tag: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The built Bento served on 127.0.0.1, and its process; stopped by its PID after the session."""
+    port = server.free_port()
+    process = server.start(bento_tag, port)
+    base = f"http://127.0.0.1:{port}"
+    tree: set[int] = set()
+    try:
+        server.wait_ready(process, base)
+        tree = process_tree(process.pid)
+        yield base, process
+    finally:
+        server.stop(process)
+    assert process.returncode == 0, f"the server did not stop cleanly on SIGTERM (status {process.returncode})"
+    assert not [pid for pid in tree if alive(pid)], "a worker of the server outlived it"
+
+
+@pytest.fixture(scope="session")
+def url(served: tuple[str, subprocess.Popen[bytes]]) -> str:
+    return served[0]

@@ -97,10 +97,11 @@ def _bento_tag(models: Path) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from . import server
+
     tag = _bento_tag(args.models)
-    os.execvp(
-        sys.executable, [sys.executable, "-m", "bentoml", "serve", tag, "--host", args.host, "--port", str(args.port)]
-    )
+    server.check_config()  # a bare `bentoml serve` answers a broken config file with a traceback
+    os.execvp(sys.executable, server.command(tag, args.port, args.host))
 
 
 def cmd_smoke(args: argparse.Namespace) -> int:
@@ -118,6 +119,18 @@ def cmd_smoke(args: argparse.Namespace) -> int:
             print(f"smoke: POST {url}/predict -> {response.status} {response.read().decode()}")
     finally:
         server.stop(process)
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from . import loadgen
+    from .schema import EXAMPLE_FEATURES
+
+    if args.rows < 1 or args.concurrency < 1 or args.requests < 1 or args.duration <= 0 or (args.rate or 1) <= 0:
+        raise SystemExit("error: --rows, --concurrency, --requests, --duration and --rate must be positive")
+    body = json.dumps({"records": [EXAMPLE_FEATURES] * args.rows}).encode()
+    options = {k: getattr(args, k) for k in ("concurrency", "requests", "duration", "rate", "watch_pid")}
+    print(json.dumps(loadgen.load(args.url, body, **options)))
     return 0
 
 
@@ -341,6 +354,16 @@ def parser() -> argparse.ArgumentParser:
     sp = command("smoke", cmd_smoke, "Serve the built Bento on 127.0.0.1, send one prediction, stop it.")
     sp.add_argument("--models", type=Path, default=MODELS, help=models_help)
     sp.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    sp = command(
+        "load", cmd_load, "Send a bounded HTTP load to a running service; print its latency and errors as JSON."
+    )
+    sp.add_argument("--url", required=True, help="the predict endpoint, e.g. http://127.0.0.1:3000/predict")
+    sp.add_argument("--rows", type=int, default=1, help="records per request")
+    sp.add_argument("--concurrency", type=int, default=8, help="open connections")
+    sp.add_argument("--requests", type=int, default=10_000, help="stop after this many requests")
+    sp.add_argument("--duration", type=float, default=30.0, help="or after this many seconds")
+    sp.add_argument("--rate", type=float, help="requests per second in all (default: as fast as answered)")
+    sp.add_argument("--watch-pid", type=int, help="sample the memory and CPU time of this process and its children")
     return p
 
 

@@ -11,9 +11,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.schema import EXAMPLE_FEATURES, FEATURE_NAMES, TASK
 from {{ cookiecutter.package_name }}.settings import MAX_BATCH_ROWS
-from tests.conftest import ROOT, need
-
-from .conftest import call
+from tests.conftest import ROOT, call, need
 
 
 def post(url: str, payload: Any) -> tuple[int, Any]:

@@ -16,8 +16,8 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }} import params
+from {{ cookiecutter.package_name }}.inference import predictions
 from {{ cookiecutter.package_name }}.schema import FEATURE_NAMES
-from {{ cookiecutter.package_name }}.service import predictions
 from tests.conftest import ROOT, need
 
 SERVING = params.load("serving", ROOT / "params.yaml")

@@ -15,8 +15,8 @@ from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }} import lineage
 from {{ cookiecutter.package_name }}.data import split
+from {{ cookiecutter.package_name }}.inference import Record
 from {{ cookiecutter.package_name }}.schema import TARGET, to_frame
-from {{ cookiecutter.package_name }}.service import Record
 from {{ cookiecutter.package_name }}.train import fit
 from tests.strategies import batches, records, synthetic_frame
 
