@@ -30,9 +30,15 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     p.add_argument("--out", type=Path, default=Path("build/bench"), help="folder for results.json and results.md")
     p.add_argument("--keep", action="store_true", help="keep the baked projects (printed at the end)")
+    p.add_argument(
+        "--servers", default=",".join(serving.SERVERS), help="comma-separated servers to load (default: all)"
+    )
     p.add_argument("--project", type=Path, help="measure this baked, built project instead (serving and noop only)")
     args = p.parse_args()
     args.parts = tuple(part for part in args.parts.split(",") if part)
+    args.servers = tuple(server for server in args.servers.split(",") if server)
+    if unknown := set(args.servers) - set(serving.SERVERS):
+        p.error(f"unknown server(s) {sorted(unknown)}; choose from {', '.join(serving.SERVERS)}")
     if unknown := set(args.parts) - set(PARTS):
         p.error(f"unknown part(s) {sorted(unknown)}; choose from {', '.join(PARTS)}")
     if args.project and set(args.parts) - {"serving", "noop"}:
@@ -82,7 +88,7 @@ def main() -> None:
         if "noop" in args.parts:
             run["noop_repro_s"] = project.noop_repro(baked)
         if "serving" in args.parts:
-            run["serving"] = serving.measure(baked, args.seconds)
+            run["serving"] = serving.measure(baked, args.seconds, args.servers)
         if "ci" in args.parts:
             project.commit_trained(baked)
             run["ci_jobs_s"] = ci_stages.measure(baked, f"bench-{index}")
