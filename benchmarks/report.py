@@ -33,6 +33,9 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
             | {
                 "errors": sum(sum(r["errors"].values()) + r["requests"] - r.get("ok", r["requests"]) for r in found),
                 "peak_rss_mb": max((r["rss_mb"]["peak"] for r in found if "rss_mb" in r), default=None),
+                "server_cpu_ms_per_request": statistics.median(
+                    [r["server_cpu_ms_per_request"] for r in found if "server_cpu_ms_per_request" in r] or [0.0]
+                ),
             }
             for (server, c, rows), found in cells.items()
         ]
@@ -84,18 +87,21 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [
             f"## Serving ({results['load_seconds']:g} s of load per cell, from a separate process on 127.0.0.1)",
             "",
-            "| rows | concurrency | server | req/s | rows/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MiB |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| rows | concurrency | server | req/s | rows/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/req | peak RSS MiB |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         order = {"in-process": 0, "bento": 1, "fastapi": 2}
         for s in sorted(serving, key=lambda s: (s["rows"], s["concurrency"], order.get(s["server"], 9))):
             rss = "" if s["peak_rss_mb"] is None else f"{s['peak_rss_mb']:.0f}"
+            cpu = f"{s['server_cpu_ms_per_request']:.1f}" if s["server_cpu_ms_per_request"] else ""
             lines.append(
                 f"| {s['rows']} | {s['concurrency']} | {s['server']} | {fmt(s['rps'], 0)} | "
                 f"{s['rps']['median'] * s['rows']:.0f} | {fmt(s['p50_ms'])} | {fmt(s['p95_ms'])} | "
-                f"{fmt(s['p99_ms'])} | {s['errors']} | {rss} |"
+                f"{fmt(s['p99_ms'])} | {s['errors']} | {cpu} | {rss} |"
             )
-        lines += ["", "In-process is the floor: `predictions()` called in a loop, one process, no HTTP.", ""]
+        lines += ["", "In-process is the floor: `predictions()` called in a loop, one process, no HTTP. Server CPU: the",
+                  "CPU time of the server's whole process tree per request answered, steadier than latency on a",
+                  "shared machine.", ""]  # fmt: skip
         lines += ["### Targets", "", "| target | Bento | FastAPI | difference | met |", "|---|---|---|---|---|"]
         lines += [f"| {t['target']} | {t['bento']} | {t['fastapi']} | {t['ratio']} | {'yes' if t['met'] else 'NO'} |"
                   for t in summary["targets"]] + [""]  # fmt: skip
