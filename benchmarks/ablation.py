@@ -23,6 +23,7 @@ DECLARED = "-> Annotated[list[Prediction], ContentType(JSON)]:"
 WORKERS = 'workers="cpu_count", '
 API = "    @bentoml.api\n"
 CORK = "    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_ROWS, max_latency_ms=REQUEST_TIMEOUT_S * 1000)\n"
+OMP_LIMIT = "initializer=partial(threadpoolctl.threadpool_limits, 1)"
 
 # Each variant: (name, edits to the template's service.py); the template itself first.
 VARIANTS: list[tuple[str, list[tuple[str, str]]]] = [
@@ -31,6 +32,7 @@ VARIANTS: list[tuple[str, list[tuple[str, str]]]] = [
     ("no batching: one predict call per request", [(ASYNC_BATCHED, SYNC_DIRECT)]),
     ("BentoML adaptive batching instead of batching.py", [(ASYNC_BATCHED, SYNC_DIRECT), (API, CORK)]),
     ("one worker (BentoML's default), own batching", [(WORKERS, "")]),
+    ("OpenMP threads not limited (scikit-learn's default: one per core, in each worker)", [(OMP_LIMIT, "initializer=None")]),
     ("before issue 5: one worker, no batching, media type not declared",
      [(WORKERS, ""), (ASYNC_BATCHED, SYNC_DIRECT), (DECLARED, "-> list[Prediction]:")]),
 ]  # fmt: skip
@@ -45,12 +47,14 @@ def edited(source: str, edits: list[tuple[str, str]]) -> str:
     return source
 
 
-def measure(baked: project.Project, runs: int, seconds: float) -> list[dict[str, Any]]:
+def measure(
+    baked: project.Project, runs: int, seconds: float, variants: list[tuple[str, list[tuple[str, str]]]] = VARIANTS
+) -> list[dict[str, Any]]:
     service = baked.path / "src" / project.PACKAGE / "service.py"
     original = service.read_text()
     results = []
     try:
-        for name, edits in VARIANTS:
+        for name, edits in variants:
             service.write_text(edited(original, edits))
             baked.run("make", "build")
             found: dict[tuple[int, int], list[dict[str, Any]]] = {cell: [] for cell in CELLS}
@@ -94,12 +98,16 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--out", type=Path, default=Path("build/bench"))
+    p.add_argument("--only", type=int, nargs="+", help="the variants to run, by their row number (1 is the template)")
     args = p.parse_args()
     path = args.project.resolve()
+    if args.only and not all(1 <= i <= len(VARIANTS) for i in args.only):
+        p.error(f"--only takes variant numbers from 1 to {len(VARIANTS)}")
     if not (path / "models/lineage.json").exists():
         p.error(f"{path} is not a trained project (no models/lineage.json): bake it and run `make repro build`")
     baked = project.Project(path, project.isolated_env(path.parent))
-    results = measure(baked, args.runs, args.seconds)
+    chosen = [VARIANTS[i - 1] for i in args.only] if args.only else VARIANTS
+    results = measure(baked, args.runs, args.seconds, chosen)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ablation.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "ablation.md").write_text(markdown(results, args.runs, args.seconds))
