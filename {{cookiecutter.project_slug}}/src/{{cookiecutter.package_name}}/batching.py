@@ -1,9 +1,10 @@
 """Batching that never waits: requests that arrive while the model is busy share its next call.
 
-A call to this model costs about the same for 1 row as for 64 (docs/benchmarks.md), so merging
+A call to this model costs about the same for 1 row as for 64, so merging
 concurrent requests multiplies throughput. BentoML's adaptive batching holds a request back while it
-waits for others, polling every millisecond; measured here, that cost more than it saved below a
-dozen concurrent clients. This batcher starts the model the moment it is idle, with everything queued
+waits for others, polling every millisecond: measured here, it doubled the server's CPU time per
+request at one client, and in some runs held lone requests for 38 to 107 ms (the Lastmile template's
+docs/benchmarks.md). This batcher starts the model the moment it is idle, with everything queued
 so far: a lone request goes straight through, and under load each call takes all that piled up
 during the previous one.
 """

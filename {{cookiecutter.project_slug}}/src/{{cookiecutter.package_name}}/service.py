@@ -90,8 +90,7 @@ class PredictionService:
         )
 
     # Concurrent requests share one predict call (batching.py). The media type is declared: left to
-    # BentoML 1.4.39, it is worked out from the response model's JSON schema on every response, a
-    # quarter of a request's CPU time in a profile of this service.
+    # BentoML 1.4.39, it is derived from the response model's JSON schema on every response.
     @bentoml.api
     async def predict(self, records: Records) -> Annotated[list[Prediction], ContentType(JSON)]:
         return await self.batcher([record.model_dump() for record in records])  # type: ignore[attr-defined]

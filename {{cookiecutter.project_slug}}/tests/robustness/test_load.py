@@ -1,6 +1,6 @@
 """A load the service sustains, held: every request answered 200, and the memory flat.
 
-The rate, in params.yaml, is well below what docs/benchmarks.md measured the Bento sustaining on
+The rate, in params.yaml, is well below what the template's benchmark measured the Bento sustaining on
 2 cores, so a failure here is the service, not the machine. The load comes from a separate process
 (`python -m {{ cookiecutter.package_name }} load`), which also samples the server's memory. CI holds it for
 `serving.load.seconds`; `make test-load` holds it for 5 minutes (LOAD_SECONDS=300).
