@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests import projects
+
 from . import ci_stages, project, report, serving
 
 PARTS = ("first", "noop", "serving", "ci")
@@ -77,7 +79,7 @@ def main() -> None:
         print(f"bench: run {index + 1} of {args.runs} in {work}/run-{index}", flush=True)
         run: dict[str, object] = {}
         if args.project:
-            baked = project.Project(args.project.resolve(), project.isolated_env(args.project.resolve().parent))
+            baked = project.Project(args.project.resolve(), projects.isolated_env(args.project.resolve().parent))
         else:
             baked = project.to_first_prediction(work / f"run-{index}")
         if "first" in args.parts:
@@ -90,7 +92,7 @@ def main() -> None:
         if "serving" in args.parts:
             run["serving"] = serving.measure(baked, args.seconds, args.servers)
         if "ci" in args.parts:
-            project.commit_trained(baked)
+            projects.commit_trained(baked.path, baked.env)
             run["ci_jobs_s"] = ci_stages.measure(baked, f"bench-{index}")
         runs.append(run)
         if not args.keep:

@@ -15,6 +15,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from tests import projects
+
 from . import project, serving
 
 ASYNC_BATCHED = "    async def predict(self, records: Records) -> Annotated[list[Prediction], ContentType(JSON)]:\n        return await self.batcher("
@@ -105,7 +107,7 @@ def main() -> None:
         p.error(f"--only takes variant numbers from 1 to {len(VARIANTS)}")
     if not (path / "models/lineage.json").exists():
         p.error(f"{path} is not a trained project (no models/lineage.json): bake it and run `make repro build`")
-    baked = project.Project(path, project.isolated_env(path.parent))
+    baked = project.Project(path, projects.isolated_env(path.parent))
     chosen = [VARIANTS[i - 1] for i in args.only] if args.only else VARIANTS
     results = measure(baked, args.runs, args.seconds, chosen)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -6,19 +6,13 @@ Each job starts from a fresh clone of the baked, trained project, as on a fresh 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from tests.workflow_runner import Runner
+from tests.workflow_runner import for_project
 
 from .project import Project
 
-WORKFLOW = Path(".github/workflows/ci.yml")
-
 
 def measure(project: Project, label: str) -> dict[str, float]:
-    # Each job gets its own BentoML store and MLflow database, as a runner would.
-    env = {k: v for k, v in project.env.items() if k not in {"BENTOML_HOME", "MLFLOW_TRACKING_URI"}}
-    results = Runner(project.path / WORKFLOW, project.path, label, env=env).run_all()
+    results = for_project(project.path, project.env, label).run_all()
     failed = [r.failure() for r in results.values() if not r.ok or r.skipped]
     if failed:
         raise SystemExit("bench: a ci.yml job failed:\n" + "\n\n".join(failed))

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .project import PACKAGE, Project, free_port, stop
+from tests import servers
+
+from .project import PACKAGE, Project
 
 HERE = Path(__file__).resolve().parent
 CONCURRENCY = (1, 8, 32)
@@ -36,7 +36,7 @@ def server_command(name: str, project: Project, port: int) -> list[str]:
 
 @contextmanager
 def serving(name: str, project: Project) -> Iterator[tuple[str, int]]:
-    port = free_port()
+    port = servers.free_port()
     env = dict(project.env, BENCH_PACKAGE=PACKAGE, BENCH_MODEL=str(project.path / "models/model.joblib"))
     process = subprocess.Popen(
         server_command(name, project, port), cwd=project.path, env=env, start_new_session=True,
@@ -44,20 +44,10 @@ def serving(name: str, project: Project) -> Iterator[tuple[str, int]]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"bench: the {name} server exited with {process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"bench: the {name} server was not ready in 120 s") from None
-                time.sleep(0.25)
+        servers.wait_for_200(process, f"{url}/readyz")
         yield f"{url}/predict", process.pid
     finally:
-        stop(process)
+        servers.stop(process)
 
 
 def load(project: Project, url: str, pid: int, concurrency: int, rows: int, seconds: float) -> dict[str, Any]:

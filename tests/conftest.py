@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-TEMPLATE = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from .projects import BIN, bake, commit_trained, isolated_env
 
 
 @pytest.fixture(autouse=True)
@@ -22,16 +20,6 @@ def isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     # The hooks call `dvc`; make sure the one beside this interpreter is found.
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
-
-
-def bake(output_dir: Path, *, lock: bool = False, **answers: str) -> subprocess.CompletedProcess[str]:
-    """Run the cookiecutter command line as a user would, with --no-input and the given answers."""
-    env = dict(os.environ)
-    if not lock:
-        env["LASTMILE_SKIP_LOCK"] = "1"
-    cmd = [str(BIN / "cookiecutter"), str(TEMPLATE), "--no-input", "--output-dir", str(output_dir)]
-    cmd += [f"{key}={value}" for key, value in answers.items()]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
 
 
 @pytest.fixture
@@ -57,25 +45,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     Its caches (BentoML store, pre-commit, MLflow, DVC site cache) live in the test's folder.
     """
     root = tmp_path_factory.mktemp("trained")
-    env = dict(os.environ)
-    env.update(
-        BENTOML_HOME=str(root / "bentoml"),
-        PRE_COMMIT_HOME=str(root / "pre-commit"),
-        DVC_SITE_CACHE_DIR=str(root / "dvc-site"),
-        MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}",
-    )
-    # The project's own .venv, whatever environment the template's tests run in.
-    env.pop("UV_PROJECT_ENVIRONMENT", None)
-    env.pop("VIRTUAL_ENV", None)
-    result = bake(root, lock=True)
+    env = isolated_env(root)
+    result = bake(root, lock=True, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     project = root / "penguin-species"
     make(project, "setup", env)
     make(project, "repro", env)
-    git = {"cwd": project, "env": env, "check": True, "capture_output": True}
-    subprocess.run(["uv", "run", "--no-sync", "dvc", "push", "--quiet"], **git)  # type: ignore[call-overload]
-    subprocess.run(["git", "add", "--all"], **git)  # type: ignore[call-overload]
-    subprocess.run(["git", "commit", "--quiet", "-m", "Train the first model"], **git)  # type: ignore[call-overload]
+    commit_trained(project, env)
     return project, env
 
 

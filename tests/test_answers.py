@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import bake
+from .projects import bake
 
 BAD_ANSWERS = {
     "slug with upper case": ({"project_slug": "Penguins", "package_name": "penguins"}, "error: project_slug: 'Penguins' has upper case"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import bake
+from .projects import bake
 
 # Every value of every option appears at least once, rotated across a few bakes (the options do not
 # interact in what files are written, only in what they say), with unusual but valid names.

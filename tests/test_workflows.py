@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .workflow_runner import Runner
+from .workflow_runner import for_project as runner
 
 pytestmark = pytest.mark.e2e
-WORKFLOW = Path(".github/workflows/ci.yml")
-
-
-def runner(project: Path, env: dict[str, str], name: str) -> Runner:
-    """A runner whose jobs each get a fresh clone and their own BentoML store and MLflow database."""
-    job_env = {k: v for k, v in env.items() if k not in {"BENTOML_HOME", "MLFLOW_TRACKING_URI"}}
-    return Runner(project / WORKFLOW, project, name, env=job_env)
 
 
 def test_every_job_of_ci_yml_passes(trained: tuple[Path, dict[str, str]], capsys: pytest.CaptureFixture[str]) -> None:

@@ -284,3 +284,10 @@ class Runner:
         if path_file.exists():
             for line in path_file.read_text().splitlines():
                 job.env["PATH"] = f"{line}{os.pathsep}{job.env['PATH']}"
+
+
+def for_project(project: Path, env: dict[str, str], label: str, workflow: str = ".github/workflows/ci.yml") -> Runner:
+    """A runner for a baked project's workflow whose jobs each get their own BentoML store and MLflow database,
+    as fresh GitHub runners would."""
+    job_env = {k: v for k, v in env.items() if k not in {"BENTOML_HOME", "MLFLOW_TRACKING_URI"}}
+    return Runner(project / workflow, project, label, env=job_env)
