@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import subprocess
 import urllib.error
 import urllib.request
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import psutil  # a BentoML dependency
 import pytest
 
 from {{ cookiecutter.package_name }} import server
@@ -70,24 +71,13 @@ def bento_tag() -> str:
 
 def process_tree(pid: int) -> set[int]:
     """A process and its live descendants: BentoML's workers, each in a session of its own, are among them."""
-    out = subprocess.run(["ps", "-A", "-o", "pid=,ppid=,stat="], capture_output=True, text=True, check=True).stdout
-    children: dict[int, list[int]] = {}
-    for child, parent, state in (line.split() for line in out.splitlines()):
-        if not state.startswith("Z"):  # a worker that died but is not yet reaped is not alive
-            children.setdefault(int(parent), []).append(int(child))
-    tree, todo = set(), [pid]
-    while todo:
-        tree.add(current := todo.pop())
-        todo.extend(children.get(current, []))
+    root = psutil.Process(pid)
+    tree = set()
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):  # one that exits while we look is not alive
+            if process.status() != psutil.STATUS_ZOMBIE:  # nor one that died but is not yet reaped
+                tree.add(process.pid)
     return tree
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +94,7 @@ def served(bento_tag: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     finally:
         server.stop(process)
     assert process.returncode == 0, f"the server did not stop cleanly on SIGTERM (status {process.returncode})"
-    assert not [pid for pid in tree if alive(pid)], "a worker of the server outlived it"
+    assert not [pid for pid in tree if psutil.pid_exists(pid)], "a worker of the server outlived it"
 
 
 @pytest.fixture(scope="session")

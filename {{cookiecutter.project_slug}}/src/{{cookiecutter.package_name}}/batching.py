@@ -12,6 +12,7 @@ during the previous one.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
@@ -36,7 +37,7 @@ class Batcher(Generic[Row, Result]):
         self.predict = predict
         self.max_rows = max_rows
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict", initializer=initializer)
-        self.queue: list[tuple[list[Row], asyncio.Future[list[Result]]]] = []
+        self.queue: deque[tuple[list[Row], asyncio.Future[list[Result]]]] = deque()
         self.busy = False
 
     async def __call__(self, rows: list[Row]) -> list[Result]:
@@ -52,7 +53,7 @@ class Batcher(Generic[Row, Result]):
         taken: list[tuple[list[Row], asyncio.Future[list[Result]]]] = []
         size = 0
         while self.queue and (not taken or size + len(self.queue[0][0]) <= self.max_rows):
-            rows, future = self.queue.pop(0)
+            rows, future = self.queue.popleft()
             if future.cancelled():  # its client left while it queued: nothing to compute
                 continue
             taken.append((rows, future))

@@ -56,29 +56,29 @@ async def read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def connection(
+async def client(
     host: str, port: int, payload: bytes, slots: asyncio.Queue[float | None], tally: Tally, timeout: float
 ) -> None:
-    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+    stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None  # one keep-alive connection
     while (due := await slots.get()) is not None:
         if due > (now := time.perf_counter()):
             await asyncio.sleep(due - now)
         start = due if due else time.perf_counter()
         try:
-            if connection is None:
-                connection = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-            connection[1].write(payload)
-            status = await asyncio.wait_for(read_response(connection[0]), timeout)
+            if stream is None:
+                stream = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            stream[1].write(payload)
+            status = await asyncio.wait_for(read_response(stream[0]), timeout)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as error:
             tally.count_error(error)
-            if connection is not None:
-                connection[1].close()
-            connection = None
+            if stream is not None:
+                stream[1].close()
+            stream = None
             continue
         tally.latencies.append(time.perf_counter() - start)
         tally.statuses[status] = tally.statuses.get(status, 0) + 1
-    if connection is not None:
-        connection[1].close()
+    if stream is not None:
+        stream[1].close()
 
 
 def tree_usage(pid: int) -> tuple[float, float]:
@@ -120,7 +120,7 @@ async def run(
     tally, stop = Tally(), asyncio.Event()
     usage: list[tuple[float, float]] = []
     slots: asyncio.Queue[float | None] = asyncio.Queue(maxsize=concurrency)
-    workers = [asyncio.create_task(connection(host, port, payload, slots, tally, timeout)) for _ in range(concurrency)]
+    workers = [asyncio.create_task(client(host, port, payload, slots, tally, timeout)) for _ in range(concurrency)]
     watcher = asyncio.create_task(watch(watch_pid, 1.0, usage, stop)) if watch_pid else None
     start = time.perf_counter()
     deadline = start + duration

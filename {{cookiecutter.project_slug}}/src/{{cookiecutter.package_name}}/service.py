@@ -8,7 +8,7 @@ any worker starts; a mismatch stops the server with one line.
 from __future__ import annotations
 
 import os
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +17,7 @@ import threadpoolctl
 from bentoml.validators import ContentType
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import openapi
@@ -53,18 +53,24 @@ async def metadata(request: Request) -> JSONResponse:
     return JSONResponse(bentoml.get_current_service().lineage)
 
 
-async def openapi_document(request: Request) -> JSONResponse:
-    """Replaces BentoML's /docs.json (a mounted route matches first): its document, corrected."""
+@cache
+def openapi_body() -> bytes:
+    """BentoML's document for this service, corrected: built once per worker, on its first request."""
     document = PredictionService.openapi_spec.asdict()  # type: ignore[attr-defined]  # a bentoml.Service
-    return JSONResponse(openapi.corrected(document))
+    return bytes(JSONResponse(openapi.corrected(document)).body)
+
+
+async def openapi_document(request: Request) -> Response:
+    """Replaces BentoML's /docs.json (a mounted route matches first)."""
+    return Response(openapi_body(), media_type=JSON)
 
 
 ROUTES = [Route("/metadata", metadata, methods=["GET"]), Route("/docs.json", openapi_document, methods=["GET"])]
 
 
 @bentoml.asgi_app(Starlette(routes=ROUTES), path="/")
-# One worker per core, each with the model loaded once; the worker runs one batch at a time (BentoML's
-# default of one thread), so a core never splits its time between two predictions.
+# One worker per core, each with the model loaded once; a worker runs one predict call at a time
+# (batching.py), so a core never splits its time between two predictions.
 @bentoml.service(name=SERVICE_NAME, workers="cpu_count", traffic={"timeout": REQUEST_TIMEOUT_S})
 class PredictionService:
     bento_model = BENTO_MODEL

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from {{ cookiecutter.package_name }} import loadgen
 from {{ cookiecutter.package_name }}.schema import EXAMPLE_FEATURES
 from {{ cookiecutter.package_name }}.settings import MAX_BATCH_ROWS, MAX_BODY_BYTES
 from tests.conftest import call, process_tree
@@ -53,6 +54,11 @@ def post(url: str, body: bytes | Iterator[bytes], content_type: str = "applicati
         return response.status, json.loads(response.read())
     finally:
         connection.close()
+
+
+def raw_request(url: str, body: bytes) -> bytes:
+    """The bytes of POST /predict with this body, as the load generator sends them."""
+    return loadgen.request_bytes(f"{url}/predict", body)[2]
 
 
 def send_and_leave(url: str, data: bytes) -> None:
@@ -102,11 +108,9 @@ def test_a_body_that_is_not_json_gets_415(serving: str, content_type: str) -> No
 
 def test_a_client_that_leaves_in_the_middle_of_its_body(serving: str) -> None:
     body = full_batch(indent=None)
-    head = f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    send_and_leave(serving, head.encode() + body[: len(body) // 2])
+    request = raw_request(serving, body)
+    send_and_leave(serving, request[: len(request) - len(body) // 2])  # the headers and half the body
 
 
 def test_a_client_that_leaves_while_waiting_for_its_answer(serving: str) -> None:
-    body = full_batch(indent=None)
-    head = f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    send_and_leave(serving, head.encode() + body)
+    send_and_leave(serving, raw_request(serving, full_batch(indent=None)))
