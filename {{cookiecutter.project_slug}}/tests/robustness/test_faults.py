@@ -23,7 +23,7 @@ from .conftest import refusal, serve
 
 def assert_refused(result: tuple[int, list[str]], *words: str) -> str:
     status, lines = result
-    assert status != 0, lines
+    assert status == 1, lines  # SystemExit with a message
     assert len(lines) == 1, "\n".join(lines)  # one line: no traceback, no log
     assert lines[0].startswith("refusing to start:"), lines[0]
     assert all(word in lines[0] for word in words), lines[0]
