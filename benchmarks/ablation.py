@@ -52,7 +52,7 @@ def edited(source: str, edits: list[tuple[str, str]]) -> str:
 def measure(
     baked: project.Project, runs: int, seconds: float, variants: list[tuple[str, list[tuple[str, str]]]] = VARIANTS
 ) -> list[dict[str, Any]]:
-    service = baked.path / "src" / project.PACKAGE / "service.py"
+    service = baked.path / "src" / project.PACKAGE / "serving" / "service.py"
     original = service.read_text()
     results = []
     try:

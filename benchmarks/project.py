@@ -48,7 +48,7 @@ class Project:
 
 def example_body(project: Project, rows: int = 1) -> bytes:
     """A request of `rows` copies of the project's own example record (its schema is the one source)."""
-    code = f"import json; from {PACKAGE}.schema import EXAMPLE_FEATURES as e; print(json.dumps({{'records': [e] * {rows}}}))"
+    code = f"import json; from {PACKAGE}.contract.schema import EXAMPLE_FEATURES as e; print(json.dumps({{'records': [e] * {rows}}}))"
     return project.run(project.python, "-c", code).strip().encode()
 
 

@@ -1,7 +1,7 @@
 """Serving, side by side in one run: the generated Bento, a plain FastAPI app, and in-process predict.
 
 Each server serves the same model artifact from the same baked environment. The load comes from the
-baked project's own load generator (`python -m <package> load`), a separate process on 127.0.0.1,
+baked project's own load generator (`python -m tests.loadgen`), a separate process on 127.0.0.1,
 bounded in requests and seconds, which also samples the server's resident memory (its whole process
 tree). Each server gets a warm-up first: BentoML's adaptive batching calibrates on its first requests.
 """
@@ -51,7 +51,7 @@ def serving(name: str, project: Project) -> Iterator[tuple[str, int]]:
 
 
 def load(project: Project, url: str, pid: int, concurrency: int, rows: int, seconds: float) -> dict[str, Any]:
-    cmd = [project.python, "-m", PACKAGE, "load", "--url", url, "--rows", str(rows),
+    cmd = [project.python, "-m", "tests.loadgen", "--url", url, "--rows", str(rows),
            "--concurrency", str(concurrency), "--duration", str(seconds), "--requests", "100000",
            "--watch-pid", str(pid)]  # fmt: skip
     return dict(json.loads(project.run(*cmd)))

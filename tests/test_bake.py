@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .projects import bake
+from .projects import TEMPLATE, bake
 
 # Every value of every option appears at least once, rotated across a few bakes (the options do not
 # interact in what files are written, only in what they say), with unusual but valid names.
@@ -91,13 +91,26 @@ EXPECTED_FILES = {
     "tests/robustness/test_faults.py",
     "tests/robustness/test_fuzz.py",
     "tests/robustness/test_load.py",
+    "docs/architecture.md",
+    "tests/loadgen.py",
+    "tests/unit/test_dataset.py",
+    "tests/unit/test_layers.py",
+    "tests/unit/test_release.py",
+    "src/{package}/contract/dataset.yaml",
     *(
         f"src/{{package}}/{module}.py"
         for module in (
-            "__init__", "__main__", "artifact", "audit", "baseline", "batching", "bento", "cli", "data", "deploy",
-            "drift", "evaluate", "features", "gitops", "guard", "inference", "lineage", "loadgen", "openapi",
-            "package", "params", "pins", "promotion", "quality", "report", "schema", "server", "service",
-            "settings", "tracking", "train",
+            "__init__", "__main__", "cli",
+            "contract/__init__", "contract/artifact", "contract/dataset", "contract/messages", "contract/names",
+            "contract/predict", "contract/schema",
+            "pipeline/__init__", "pipeline/drift", "pipeline/dvclock", "pipeline/evaluate", "pipeline/features",
+            "pipeline/lineage", "pipeline/package", "pipeline/params", "pipeline/prepare", "pipeline/tracking",
+            "pipeline/train", "pipeline/validate",
+            "serving/__init__", "serving/batching", "serving/bento", "serving/guard", "serving/limits",
+            "serving/openapi", "serving/server", "serving/service", "serving/smoke", "serving/store",
+            "release/__init__", "release/artifacts", "release/audit", "release/compare", "release/deploy",
+            "release/environments", "release/errors", "release/gates", "release/github", "release/gitops",
+            "release/pins", "release/proposals", "release/report", "release/targets",
         )
     ),
 }  # fmt: skip
@@ -170,6 +183,8 @@ def test_answers_reach_the_files(project: tuple[Path, dict[str, str]]) -> None:
     params = yaml.safe_load((folder / "params.yaml").read_text())
     metric = "r2" if answers.get("task") == "regression" else "accuracy"
     assert metric in params["evaluate"]["min"]
+    (dataset,) = (folder / "src").glob("*/contract/dataset.yaml")
+    assert yaml.safe_load(dataset.read_text())["task"] == answers.get("task", "classification")
     licence = (folder / "LICENSE").read_text()
     assert {"MIT": "MIT License", "Apache-2.0": "Apache License", "BSD-3-Clause": "BSD 3-Clause",
             "Proprietary": "All rights reserved"}[answers.get("license", "MIT")] in licence  # fmt: skip
@@ -180,3 +195,12 @@ def test_the_local_remote_holds_the_example_data(baked: Path) -> None:
     storage = baked.parent / f"{baked.name}-dvc-storage"
     md5 = yaml.safe_load((baked / "data/raw/penguins.csv.dvc").read_text())["outs"][0]["md5"]
     assert (storage / "files" / "md5" / md5[:2] / md5[2:]).is_file()
+
+
+def test_only_the_names_module_holds_template_answers_in_the_package() -> None:
+    """The package's Python reads as Python: answers reach it through contract/names.py and dataset.yaml alone."""
+    package = TEMPLATE / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.package_name}}"
+    templated = sorted(
+        str(p.relative_to(package)) for p in package.rglob("*.py") if "{{" in p.read_text() or "{%" in p.read_text()
+    )
+    assert templated == ["contract/names.py"]

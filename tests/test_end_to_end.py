@@ -130,8 +130,8 @@ def test_predict_matches_the_offline_model_on_held_out_rows(pipeline: tuple[Path
     project, env = pipeline
     offline = in_project(project, env, """
 import json, joblib, pandas as pd
-from penguin_species.schema import FEATURE_NAMES
-from penguin_species.inference import predictions
+from penguin_species.contract.schema import FEATURE_NAMES
+from penguin_species.contract.predict import predictions
 rows = pd.read_csv("data/prepared/test.csv")[list(FEATURE_NAMES)]
 rows = rows.astype(object).where(rows.notna(), None).to_dict("records")
 model = joblib.load("models/model.joblib")
@@ -148,3 +148,20 @@ def test_metadata_is_the_lineage_record(pipeline: tuple[Path, dict[str, str]], s
     status, served = http("GET", f"{server}/metadata")
     assert status == 200
     assert served == json.loads((project / "models/lineage.json").read_text())
+
+
+def test_the_bento_ships_only_the_contract_and_the_service(pipeline: tuple[Path, dict[str, str]], bento: str) -> None:
+    """Nothing of the pipeline, the release code, git plumbing or the tests is in what production runs."""
+    project, env = pipeline
+    name, version = bento.split(":")
+    shipped = Path(env["BENTOML_HOME"]) / "bentos" / name / version / "src"
+    files = {str(p.relative_to(shipped)) for p in shipped.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    package = project / "src" / "penguin_species"
+    expected = {"bentofile.yaml", "penguin_species/__init__.py"} | {
+        str(p.relative_to(project / "src")) for layer in ("contract", "serving") for p in (package / layer).iterdir()
+        if p.is_file() and p.suffix in {".py", ".yaml"}
+    }  # fmt: skip
+    assert files == expected, f"unexpected: {sorted(files - expected)}; missing: {sorted(expected - files)}"
+    assert any(f.endswith("serving/service.py") for f in files) and any(
+        f.endswith("contract/dataset.yaml") for f in files
+    )

@@ -116,7 +116,7 @@ def test_a_degraded_model_fails_the_performance_stage(trained: tuple[Path, dict[
 
 def test_a_broken_service_contract_fails_acceptance(trained: tuple[Path, dict[str, str]]) -> None:
     def reverse_answers(worktree: Path) -> None:
-        service = next(worktree.glob("src/*/service.py"))
+        service = next(worktree.glob("src/*/serving/service.py"))
         text = service.read_text()
         broken = text.replace("for record in records])", "for record in records])[::-1]")
         assert broken != text

@@ -15,8 +15,9 @@ import pandas as pd
 import psutil  # a BentoML dependency
 import pytest
 
-from {{ cookiecutter.package_name }} import server
-from {{ cookiecutter.package_name }}.settings import use_project_bentoml_home
+from {{ cookiecutter.package_name }}.contract.dataset import DATASET
+from {{ cookiecutter.package_name }}.serving import server
+from {{ cookiecutter.package_name }}.serving.store import use_project_home
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("unit", "data", "performance", "acceptance", "robustness")
@@ -38,7 +39,7 @@ def need(path: Path, how: str) -> Path:
 
 @pytest.fixture(scope="session")
 def raw() -> pd.DataFrame:
-    return pd.read_csv(need(ROOT / "data/raw/penguins.csv", "make data"))
+    return pd.read_csv(need(ROOT / DATASET.raw_data, "make data"))
 
 
 def call(method: str, url: str, body: bytes | None = None) -> tuple[int, Any]:
@@ -59,7 +60,7 @@ def call(method: str, url: str, body: bytes | None = None) -> tuple[int, Any]:
 def bento_tag() -> str:
     """The Bento `make build` built for models/lineage.json, in the BentoML store."""
     lineage = json.loads(need(ROOT / "models/lineage.json", "make repro").read_text())
-    use_project_bentoml_home()
+    use_project_home()
     import bentoml
 
     try:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from {{ cookiecutter.package_name }}.schema import COLUMNS, FEATURE_NAMES, TARGET, allowed_values, value_range
+from {{ cookiecutter.package_name }}.contract.schema import COLUMNS, FEATURE_NAMES, TARGET, allowed_values, value_range
 
 
 def value(name: str) -> st.SearchStrategy[Any]:

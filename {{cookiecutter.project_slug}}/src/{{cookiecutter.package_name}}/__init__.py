@@ -1,1 +1,1 @@
-"""{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"""
+"""The model's package, in four layers: contract <- pipeline, serving <- release <- cli (docs/architecture.md)."""

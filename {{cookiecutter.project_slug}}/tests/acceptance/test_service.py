@@ -9,8 +9,8 @@ import joblib
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.schema import EXAMPLE_FEATURES, FEATURE_NAMES, TASK
-from {{ cookiecutter.package_name }}.settings import MAX_BATCH_ROWS
+from {{ cookiecutter.package_name }}.contract.messages import MAX_BATCH_ROWS
+from {{ cookiecutter.package_name }}.contract.schema import EXAMPLE_FEATURES, FEATURE_NAMES, TASK
 from tests.conftest import ROOT, call, need
 
 

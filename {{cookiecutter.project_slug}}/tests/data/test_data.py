@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import drift, params
-from {{ cookiecutter.package_name }}.quality import check_file
+from {{ cookiecutter.package_name }}.contract.dataset import DATASET
+from {{ cookiecutter.package_name }}.pipeline import drift, params
+from {{ cookiecutter.package_name }}.pipeline.validate import check_file
 from tests.conftest import ROOT, need
 
 RAW_FILES = sorted((ROOT / "data" / "raw").glob("*.csv"))
@@ -16,7 +17,7 @@ PROFILE = ROOT / "models" / "training_profile.json"
 
 
 def test_there_is_data_to_check() -> None:
-    need(ROOT / "data/raw/penguins.csv", "make data")
+    need(ROOT / DATASET.raw_data, "make data")
 
 
 @pytest.mark.parametrize("path", RAW_FILES, ids=[p.name for p in RAW_FILES])

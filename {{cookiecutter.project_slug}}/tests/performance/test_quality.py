@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from {{ cookiecutter.package_name }} import baseline, params
-from {{ cookiecutter.package_name }}.evaluate import gate, score
+from {{ cookiecutter.package_name }}.pipeline import params
+from {{ cookiecutter.package_name }}.pipeline.evaluate import gate, score
+from {{ cookiecutter.package_name }}.release import compare
 from tests.conftest import ROOT, need
 
 
@@ -40,16 +41,9 @@ def test_the_candidate_passes_the_thresholds(
 def test_the_candidate_does_not_trail_production(
     candidate: Pipeline, held_out: pd.DataFrame, thresholds: dict[str, Any]
 ) -> None:
-    production = baseline.production()
+    production = compare.incumbent("production")
     if production is None:
         pytest.skip("nothing runs in production yet: no pin and no 'production' alias in the registry")
-    ours, theirs = score(candidate, held_out)[0], score(production.model, held_out)[0]
-    tolerance = thresholds["tolerance"]
-    worse = {}
-    for name in thresholds.get("min") or {}:
-        if ours[name] < theirs[name] * (1 - tolerance):
-            worse[name] = (ours[name], theirs[name])
-    for name in thresholds.get("max") or {}:
-        if ours[name] > theirs[name] * (1 + tolerance):
-            worse[name] = (ours[name], theirs[name])
+    ours, theirs = score(candidate, held_out)[0], score(production.load(), held_out)[0]
+    worse = {name: (ours[name], theirs[name]) for name in compare.regressions(ours, theirs, thresholds)}
     assert not worse, f"candidate vs production version {production.version} ({production.source}): {worse}"

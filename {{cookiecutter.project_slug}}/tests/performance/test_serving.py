@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from {{ cookiecutter.package_name }} import params
-from {{ cookiecutter.package_name }}.inference import predictions
-from {{ cookiecutter.package_name }}.schema import FEATURE_NAMES
+from {{ cookiecutter.package_name }}.contract.predict import predictions
+from {{ cookiecutter.package_name }}.contract.schema import FEATURE_NAMES
+from {{ cookiecutter.package_name }}.pipeline import params
 from tests.conftest import ROOT, need
 
 SERVING = params.load("serving", ROOT / "params.yaml")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import server
-from {{ cookiecutter.package_name }}.settings import ARTIFACT_FILE
+from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE
+from {{ cookiecutter.package_name }}.serving import server
 from tests.conftest import ROOT
 
 # A server that refuses to start exits within seconds; one still running after this is restarting workers.

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from {{ cookiecutter.package_name }} import loadgen
-from {{ cookiecutter.package_name }}.schema import EXAMPLE_FEATURES
-from {{ cookiecutter.package_name }}.settings import MAX_BATCH_ROWS, MAX_BODY_BYTES
+from {{ cookiecutter.package_name }}.contract.messages import MAX_BATCH_ROWS
+from {{ cookiecutter.package_name }}.contract.schema import EXAMPLE_FEATURES
+from {{ cookiecutter.package_name }}.serving.limits import MAX_BODY_BYTES
+from tests import loadgen
 from tests.conftest import call, process_tree
 
 Served = tuple[str, subprocess.Popen[bytes]]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import server
-from {{ cookiecutter.package_name }}.settings import ARTIFACT_FILE, LINEAGE_FILE
+from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LINEAGE_FILE
+from {{ cookiecutter.package_name }}.serving import server
 
 from .conftest import refusal, serve
 

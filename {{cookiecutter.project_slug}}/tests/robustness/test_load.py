@@ -2,7 +2,7 @@
 
 The rate, in params.yaml, is well below what the template's benchmark measured the Bento sustaining on
 2 cores, so a failure here is the service, not the machine. The load comes from a separate process
-(`python -m {{ cookiecutter.package_name }} load`), which also samples the server's memory. CI holds it for
+(`python -m tests.loadgen`), which also samples the server's memory. CI holds it for
 `serving.load.seconds`; `make test-load` holds it for 5 minutes (LOAD_SECONDS=300).
 """
 
@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from {{ cookiecutter.package_name }} import params
+from {{ cookiecutter.package_name }}.pipeline import params
 from tests.conftest import ROOT
 
 LOAD = params.load("serving", ROOT / "params.yaml")["load"]
@@ -24,7 +24,7 @@ def test_a_sustained_load_is_answered_without_errors_and_memory_stays_flat(
 ) -> None:
     url, process = served
     seconds = float(os.environ.get("LOAD_SECONDS", LOAD["seconds"]))
-    cmd = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "load", "--url", f"{url}/predict",
+    cmd = [sys.executable, "-m", "tests.loadgen", "--url", f"{url}/predict",
            "--rate", str(LOAD["rate"]), "--rows", str(LOAD["rows"]), "--concurrency", str(LOAD["concurrency"]),
            "--duration", str(seconds), "--requests", str(int(LOAD["rate"] * seconds)), "--watch-pid", str(process.pid)]  # fmt: skip
     result = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)

@@ -1,17 +1,14 @@
-"""The service loads an artifact only when its bytes match the digest in the lineage record, and loads it light."""
+"""A model folder is loaded only when its artifact's bytes match the digest in its lineage record."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import joblib
 import pytest
 
-from {{ cookiecutter.package_name }}.artifact import ArtifactError, load_verified, sha256_file
-from {{ cookiecutter.package_name }}.settings import ARTIFACT_FILE, LINEAGE_FILE
+from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, ArtifactError, load_verified, sha256_file
 
 
 @pytest.fixture
@@ -45,12 +42,3 @@ def test_an_unreadable_lineage_record_is_refused(folder: Path) -> None:
     (folder / LINEAGE_FILE).write_text("{not json")
     with pytest.raises(ArtifactError, match="unreadable"):
         load_verified(folder)
-
-
-def test_the_serving_import_path_loads_neither_mlflow_nor_dvc() -> None:
-    """What a Bento installs has neither (pyproject's [project] dependencies), so the service must not need them."""
-    code = "import sys, {{ cookiecutter.package_name }}.service; print(sorted({m.split('.')[0] for m in sys.modules}))"
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "'mlflow'" not in loaded
-    assert "'dvc'" not in loaded
-    assert "'bentoml'" in loaded  # the check ran in a process that did import the service

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from {{ cookiecutter.package_name }}.batching import Batcher
+from {{ cookiecutter.package_name }}.serving.batching import Batcher
 
 
 class SlowModel:

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from sklearn.pipeline import Pipeline
 
-from {{ cookiecutter.package_name }} import lineage
-from {{ cookiecutter.package_name }}.data import split
-from {{ cookiecutter.package_name }}.inference import Record
-from {{ cookiecutter.package_name }}.schema import TARGET, to_frame
-from {{ cookiecutter.package_name }}.train import fit
+from {{ cookiecutter.package_name }}.contract.messages import Record
+from {{ cookiecutter.package_name }}.contract.schema import TARGET, to_frame
+from {{ cookiecutter.package_name }}.pipeline import lineage
+from {{ cookiecutter.package_name }}.pipeline.prepare import split
+from {{ cookiecutter.package_name }}.pipeline.train import fit
 from tests.strategies import batches, records, synthetic_frame
 
 PARAMS = {"seed": 0, "learning_rate": 0.1, "max_iter": 20, "max_leaf_nodes": 7, "l2_regularization": 0.0}

@@ -8,7 +8,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from {{ cookiecutter.package_name }}.schema import EXAMPLE_FEATURES, FEATURES, NUMERIC, to_frame
+from {{ cookiecutter.package_name }}.contract.schema import EXAMPLE_FEATURES, FEATURES, NUMERIC, to_frame
 
 
 def test_the_example_record_passes() -> None:

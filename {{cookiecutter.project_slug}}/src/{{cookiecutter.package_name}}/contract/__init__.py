@@ -1,0 +1,1 @@
+"""The contract every other layer obeys: the dataset, its schema, request and response models, the artifact."""

@@ -1,0 +1,69 @@
+"""The artifact contract: what a model folder holds, and the check every reader applies before trusting it.
+
+The pipeline writes the folder, the service, the Bento build and the release code read it; each loads
+only bytes whose sha256 is the one the lineage record names. Light: no MLflow, no DVC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+# Inside a model folder (models/, a BentoML model): the file that is served and the record of what it is.
+ARTIFACT_FILE = "model.joblib"
+LINEAGE_FILE = "lineage.json"
+
+
+class ArtifactError(Exception):
+    """The model folder cannot be served as it is; the message says why in one line."""
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    return sha256_bytes(path.read_bytes())
+
+
+def read_lineage(folder: Path) -> dict[str, Any]:
+    path = folder / LINEAGE_FILE
+    try:
+        record = json.loads(path.read_text())
+        expected = record["artifact"]["sha256"]
+    except FileNotFoundError:
+        raise ArtifactError(f"no lineage record at {path}") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ArtifactError(f"lineage record {path} is unreadable ({error.__class__.__name__}: {error})") from None
+    if not isinstance(expected, str) or len(expected) != 64:
+        raise ArtifactError(f"lineage record {path} has no valid artifact.sha256")
+    return dict(record)
+
+
+def read_verified(folder: Path) -> tuple[bytes, dict[str, Any]]:
+    """The artifact's bytes and its lineage record, after checking the bytes against the record."""
+    lineage = read_lineage(folder)
+    path = folder / ARTIFACT_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ArtifactError(f"model artifact {path} is missing") from None
+    actual, expected = sha256_bytes(data), lineage["artifact"]["sha256"]
+    if actual != expected:
+        raise ArtifactError(f"model artifact {path} has sha256 {actual[:12]}…, lineage says {expected[:12]}…")
+    return data, lineage
+
+
+def load_verified(folder: Path) -> tuple[Any, dict[str, Any]]:
+    """Unpickle exactly the bytes that were verified, so nothing can change between check and load."""
+    data, lineage = read_verified(folder)
+    try:
+        model = joblib.load(io.BytesIO(data))
+    except Exception as error:
+        raise ArtifactError(f"model artifact in {folder} cannot be loaded ({error.__class__.__name__})") from None
+    return model, lineage

@@ -1,0 +1,97 @@
+"""The `evaluate` stage: held-out metrics, DVC plots, and the quality gate of params.yaml."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import label_binarize
+
+from ..contract.schema import FEATURE_NAMES, TARGET, TASK, TRAINING
+from . import params
+
+
+def score(model: Pipeline, frame: pd.DataFrame) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
+    """Metrics and plot tables for one labelled frame."""
+    frame = TRAINING.validate(frame)
+    features, actual = frame[list(FEATURE_NAMES)], frame[TARGET]
+    predicted = model.predict(features)
+    if TASK == "classification":
+        probabilities = model.predict_proba(features)
+        classes = list(model.classes_)
+        onehot = label_binarize(actual, classes=classes)
+        fpr, tpr, _ = skm.roc_curve(onehot.ravel(), probabilities.ravel())  # micro-average over classes
+        values = {
+            "accuracy": skm.accuracy_score(actual, predicted),
+            "f1_macro": skm.f1_score(actual, predicted, average="macro"),
+            "roc_auc": skm.roc_auc_score(actual, probabilities, multi_class="ovr", labels=classes),
+        }
+        plots = {
+            "confusion.csv": pd.DataFrame({"actual": actual.to_numpy(), "predicted": predicted}),
+            "roc.csv": pd.DataFrame({"fpr": fpr, "tpr": tpr}),
+        }
+    else:
+        residual = actual.to_numpy() - predicted
+        values = {
+            "rmse": float(np.sqrt(skm.mean_squared_error(actual, predicted))),
+            "mae": skm.mean_absolute_error(actual, predicted),
+            "r2": skm.r2_score(actual, predicted),
+        }
+        plots = {"residuals.csv": pd.DataFrame({"predicted": predicted, "residual": residual})}
+    return {name: round(float(v), 6) for name, v in values.items()}, plots
+
+
+def gate(values: dict[str, float], thresholds: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
+    """Each threshold of params.yaml: `min` metrics must reach it, `max` metrics must stay under it."""
+    results = {}
+    for kind in ("min", "max"):
+        for name, threshold in (thresholds.get(kind) or {}).items():
+            if name not in values:
+                raise SystemExit(f"error: params.yaml evaluate.{kind}.{name}: no such metric; known: {sorted(values)}")
+            passed = values[name] >= threshold if kind == "min" else values[name] <= threshold
+            results[name] = {"value": values[name], kind: threshold, "passed": bool(passed)}
+    return results
+
+
+def evaluate(
+    *, model: Pipeline, test: Path, metrics_path: Path, gates_path: Path, plots: Path, thresholds: dict[str, Any]
+) -> tuple[dict[str, float], bool]:
+    values, tables = score(model, pd.read_csv(test))
+    results = gate(values, thresholds)
+    plots.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        table.to_csv(plots / name, index=False)
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    metrics_path.write_text(json.dumps(values, indent=2) + "\n")
+    passed = all(r["passed"] for r in results.values())
+    gates_path.write_text(json.dumps({"passed": passed, "gates": results}, indent=2) + "\n")
+    for name, r in results.items():
+        bound = f">= {r['min']}" if "min" in r else f"<= {r['max']}"
+        print(f"evaluate: {name} = {r['value']} (must be {bound}): {'pass' if r['passed'] else 'FAIL'}")
+    return values, passed
+
+
+def main(*, model: Path, data: Path, run: Path, metrics: Path, gates: Path, plots: Path) -> int:
+    """Evaluate the artifact on held-out data, log the metrics to its MLflow run, apply the quality gate."""
+    import joblib
+
+    from . import tracking
+
+    values, passed = evaluate(
+        model=joblib.load(model),
+        test=data,
+        metrics_path=metrics,
+        gates_path=gates,
+        plots=plots,
+        thresholds=params.load("evaluate"),
+    )
+    tracking.log_metrics(json.loads(run.read_text())["run_id"], values)
+    if not passed:
+        print("evaluate: the model fails the quality gate of params.yaml; it is not packaged.", file=sys.stderr)
+    return 0 if passed else 1

@@ -1,0 +1,166 @@
+"""Answer an auditor from git alone: what served where and when, from what, approved by whom.
+
+Reads the first-parent history of the pin files on the default branch, the promotion commits' trailers,
+the deployment notes (`refs/notes/deployments`, fetch them with `git fetch origin refs/notes/*:refs/notes/*`)
+and, to verify artifacts, the DVC remote. No server is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..contract.names import DEFAULT_BRANCH
+from ..pipeline import dvclock
+from . import gitops, pins
+from .artifacts import fetch_verified
+from .environments import ENVIRONMENTS
+from .errors import ReleaseError
+
+
+@dataclass
+class Entry:
+    time: str
+    environment: str
+    kind: str
+    model: str
+    version: str
+    artifact_sha256: str
+    data_version: str
+    pull_request: int | None
+    approvers: list[str]
+    commit: str
+
+
+def _when(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+
+
+def changes(environment: str) -> list[tuple[gitops.Commit, pins.Pin | None]]:
+    """Each change of the environment's pin on the default branch, oldest first, with the pin it left."""
+    file = str(pins.path(environment))
+    out = []
+    for commit in gitops.first_parent_changes(DEFAULT_BRANCH, file):
+        text = gitops.show(commit.sha, file)
+        out.append((commit, pins.parse(text, f"{file}@{commit.sha[:12]}") if text else None))
+    return out
+
+
+def _entry(environment: str, commit: gitops.Commit, pin: pins.Pin) -> Entry:
+    note = gitops.note(commit.sha) or {}
+    kind = "rollback" if pin.promoted_from == "rollback" else "promotion"
+    m = pin.model
+    return Entry(_when(commit.time), environment, kind, m.model_name, m.registry_version, m.artifact.sha256,
+                 m.data_version, commit.pull_request, list(note.get("approvers", [])), commit.sha)  # fmt: skip
+
+
+def history(environment: str | None = None) -> list[Entry]:
+    entries = [
+        _entry(env, commit, pin)
+        for env in ([environment] if environment else ENVIRONMENTS)
+        for commit, pin in changes(env)
+        if pin is not None
+    ]
+    return sorted(entries, key=lambda e: e.time)
+
+
+def at(instant: datetime, environment: str) -> tuple[Entry, pins.Pin] | None:
+    """The record in force at an instant: the last change merged at or before it."""
+    found = None
+    for commit, pin in changes(environment):
+        if commit.time <= instant.timestamp() and pin is not None:
+            found = (commit, pin)
+    return None if found is None else (_entry(environment, *found), found[1])
+
+
+def verify() -> list[str]:
+    """Every violation of the promotion rules in the history; empty when the history is sound."""
+    violations = []
+    checked: set[str] = set()
+    for env in ENVIRONMENTS:
+        for commit, pin in changes(env):
+            where = f"{env} at {commit.sha[:12]} ({_when(commit.time)})"
+            if len(commit.parents) < 2 or commit.pull_request is None:
+                violations.append(f"{where}: the pin changed without a merged pull request (a direct push)")
+                continue
+            tip = gitops.git("log", "-1", "--format=%B", commit.parents[1])
+            if gitops.trailers(tip).get("Environment") != env:
+                violations.append(
+                    f"{where}: PR #{commit.pull_request} was not made by `promote`/`rollback` (no Environment trailer)"
+                )
+            note = gitops.note(commit.sha)
+            if note is None:
+                violations.append(f"{where}: PR #{commit.pull_request} has no deployment record (git note)")
+            elif env == "production" and not note.get("approvers"):
+                violations.append(f"{where}: PR #{commit.pull_request} has no recorded approver")
+            if pin is None:
+                continue
+            key = f"{pin.source_commit}:{pin.model.artifact.sha256}"
+            if key not in checked:
+                checked.add(key)
+                violations += _check_artifact(where, pin)
+    return violations
+
+
+def _check_artifact(where: str, pin: pins.Pin) -> list[str]:
+    """The pinned artifact still exists with its digest, and its lineage agrees with dvc.lock."""
+    problems = []
+    try:
+        fetch_verified(pin.source_commit, pin.model.artifact.sha256)
+    except ReleaseError as error:
+        problems.append(f"{where}: version {pin.model.registry_version}: {error}")
+    if dvclock.data_hashes(gitops.show(pin.source_commit, "dvc.lock") or "") != pin.model.data:
+        problems.append(
+            f"{where}: version {pin.model.registry_version}: lineage data hashes disagree with dvc.lock at {pin.source_commit[:12]}"
+        )
+    return problems
+
+
+def markdown(entries: list[Entry]) -> str:
+    lines = [
+        "| time (UTC) | environment | kind | version | artifact sha256 | data md5 | PR | approvers |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for e in entries:
+        pr = f"#{e.pull_request}" if e.pull_request else "direct push"
+        lines.append(
+            f"| {e.time} | {e.environment} | {e.kind} | {e.model} v{e.version} | `{e.artifact_sha256[:12]}` | `{e.data_version[:12]}` | {pr} | {', '.join(e.approvers) or '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def to_json(value: Any) -> str:
+    if isinstance(value, list):
+        return json.dumps([asdict(v) if isinstance(v, Entry) else v for v in value], indent=2)
+    return json.dumps(
+        value, indent=2, default=lambda o: asdict(o) if isinstance(o, Entry) else o.model_dump(mode="json")
+    )
+
+
+def history_command(*, env: str | None, as_json: bool) -> None:
+    entries = history(env)
+    print(to_json(entries) if as_json else markdown(entries))
+
+
+def at_command(*, time: str, env: str, as_json: bool) -> int:
+    instant = datetime.fromisoformat(time)
+    if instant.tzinfo is None:
+        raise SystemExit("error: give the time with its zone, e.g. 2026-11-22T10:00:00+00:00")
+    found = at(instant, env)
+    if found is None:
+        print(f"audit: nothing was pinned in {env} at {time}")
+        return 1
+    entry, pin = found
+    print(to_json({"entry": entry, "pin": pin}) if as_json else markdown([entry]))
+    return 0
+
+
+def verify_command(*, as_json: bool) -> int:
+    violations = verify()
+    if as_json:
+        print(json.dumps({"passed": not violations, "violations": violations}, indent=2))
+    else:
+        print("audit verify: passed" if not violations else "\n".join(f"violation: {v}" for v in violations))
+    return 1 if violations else 0

@@ -1,0 +1,18 @@
+"""The environments a model moves through, in order, and where each one's model must come from.
+
+The one list: the pins, the gates, the command line, the deploy workflow (`make environments`) and
+the audit read it here. Add an environment by adding it to ORDER.
+"""
+
+from __future__ import annotations
+
+# Each environment, and what its model must be promoted from: staging takes the candidate on the
+# default branch, production only what staging runs.
+ORDER = {"staging": "candidate", "production": "staging"}
+ENVIRONMENTS = tuple(ORDER)
+# How a pin says its model got there: promoted from what came before, or restored by a rollback.
+PROMOTED_FROM = (*dict.fromkeys(ORDER.values()), "rollback")
+
+
+def main() -> None:
+    print(" ".join(ENVIRONMENTS))

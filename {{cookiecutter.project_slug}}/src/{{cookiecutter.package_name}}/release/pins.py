@@ -1,0 +1,141 @@
+"""Pin files: the desired state of each environment, `deploy/environments/<env>.yaml`.
+
+A pin names one model by its full identity record, with the evaluation that admitted it. Git history
+of these files is the record of what ran where; nothing else moves a model between environments.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..contract.dataset import DATASET
+from .environments import ENVIRONMENTS, PROMOTED_FROM
+from .errors import ReleaseError
+
+PINS = Path("deploy/environments")
+SHA256 = r"^[0-9a-f]{64}$"
+COMMIT = r"^[0-9a-f]{40}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Artifact(Strict):
+    file: str
+    sha256: str = Field(pattern=SHA256)
+
+
+class Lineage(Strict):
+    """The lineage record written by the pipeline (pipeline/lineage.py), as it was when the model was packaged."""
+
+    schema_version: int
+    model_name: str
+    registry_version: str = Field(pattern=r"^[0-9]+$")
+    mlflow_run_id: str
+    artifact: Artifact
+    bento_tag: str
+    git_commit: str = Field(pattern=COMMIT)
+    git_dirty: bool
+    data: dict[str, str]
+    params_sha256: str = Field(pattern=SHA256)
+    metrics: dict[str, float]
+    created_at: str
+
+    @property
+    def data_version(self) -> str:
+        """The md5 of the raw data the model learned from: what a promotion commit and the audit call its data."""
+        return self.data.get(DATASET.raw_data) or next(iter(self.data.values()), "")
+
+
+class Evaluation(Strict):
+    data: dict[str, str] = Field(description="md5 of the held-out data the gates scored")
+    metrics: dict[str, float]
+    gates: dict[str, bool]
+
+
+class Pin(Strict):
+    schema_version: Literal[1] = 1
+    environment: Literal[ENVIRONMENTS]  # type: ignore[valid-type]
+    promoted_from: Literal[PROMOTED_FROM]  # type: ignore[valid-type]
+    source_commit: str = Field(
+        pattern=COMMIT, description="the commit whose models/lineage.json and dvc.lock describe the model"
+    )
+    model: Lineage
+    evaluation: Evaluation
+
+
+class PinError(ReleaseError):
+    """A pin file that cannot be used; the message names the file and each field at fault."""
+
+
+def path(environment: str) -> Path:
+    if environment not in ENVIRONMENTS:
+        raise PinError(f"unknown environment {environment!r}; one of {', '.join(ENVIRONMENTS)}")
+    return PINS / f"{environment}.yaml"
+
+
+def parse(text: str, source: str) -> Pin:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise PinError(f"{source}: not YAML ({error})") from None
+    try:
+        pin = Pin.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(file)'}: {e['msg']}" for e in error.errors())
+        raise PinError(f"{source}: {problems}") from None
+    if source.endswith(".yaml") and Path(source).stem != pin.environment:
+        raise PinError(f"{source}: environment: says {pin.environment!r}, but the file is {Path(source).name}")
+    return pin
+
+
+def read(environment: str, root: Path = Path()) -> Pin | None:
+    file = root / path(environment)
+    return parse(file.read_text(), str(path(environment))) if file.exists() else None
+
+
+HEADER = """\
+# The desired state of the {env} environment: the model that must serve there.
+# Written by `make promote ENV={env}` or `make rollback ENV={env}`; changed only by a reviewed pull request.
+"""
+
+
+def dump(pin: Pin) -> str:
+    body: dict[str, Any] = pin.model_dump(mode="json")
+    return HEADER.format(env=pin.environment) + yaml.safe_dump(body, sort_keys=False)
+
+
+def write(pin: Pin, root: Path = Path()) -> Path:
+    file = root / path(pin.environment)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(dump(pin))
+    return file
+
+
+def check_all() -> int:
+    """`check-pins`: every environment's pin parses; one line each, an error line for each that does not."""
+    failed = 0
+    for environment in ENVIRONMENTS:
+        try:
+            pin = read(environment)
+        except PinError as error:
+            print(f"error: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        state = "nothing pinned" if pin is None else f"version {pin.model.registry_version}"
+        print(f"check-pins: {environment}: {state}")
+    return 1 if failed else 0
+
+
+def print_source(*, environment: str) -> None:
+    """`pin-source`: the commit whose lineage and dvc.lock describe the model pinned in the environment."""
+    pin = read(environment)
+    if pin is None:
+        raise PinError(f"nothing is pinned in {environment}")
+    print(pin.source_commit)
