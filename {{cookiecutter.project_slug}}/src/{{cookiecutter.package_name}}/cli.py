@@ -93,11 +93,15 @@ def parser() -> argparse.ArgumentParser:
         "pin-source", "release.pins:print_source", "Print the commit that records the model pinned in an environment."
     )
     environment(sp)
-    command(
-        "merged-pr",
-        "release.gitops:print_pull_request",
-        "Print the number of the pull request HEAD merged (empty if none).",
+    sp = command(
+        "reviews", "release.deploy:print_reviews", "Print the PR that last changed a pin and its reviews (JSON)."
     )
+    environment(sp)
+    sp = command(
+        "comment", "release.github:comment", "Post or update this pull request's comment that starts with MARKER."
+    )
+    sp.add_argument("--marker", required=True, help="a name; the comment starts with <!-- name -->")
+    sp.add_argument("--body", type=Path, required=True, help="Markdown file")
     sp = command(
         "promote",
         "release.proposals:promote_command",
@@ -116,15 +120,26 @@ def parser() -> argparse.ArgumentParser:
     environment(sp)
     no_push(sp, "commit the branch")
     sp = command("gate", "release.gates:main", "Run the promotion gates on a pull request's pin change.")
-    sp.add_argument("--base", default=DEFAULT_BRANCH, help="the pull request's base revision")
+    sp.add_argument(
+        "--base",
+        help="the pull request's base revision (default: origin/$GITHUB_BASE_REF in CI, else the default branch)",
+    )
     sp.add_argument("--output", type=Path, default=Path("build/promotion.md"), help="Markdown report")
     sp = command("deploy", "release.deploy:main", "Deploy what the pin says, check /metadata, record the deploy.")
     environment(sp)
     sp.add_argument("--target", choices=("local", "image"), default="local")
-    sp.add_argument("--reviews", type=Path, help="the pull request's reviews, as GitHub's API lists them (JSON)")
+    sp.add_argument(
+        "--reviews", type=Path, help="`make reviews` output, or the PR's reviews as GitHub's API lists them (JSON)"
+    )
     no_push(sp, "record the tag and the note locally")
     sp = command("undeploy", "release.targets:undeploy", "Stop what the local target serves for an environment.")
     environment(sp)
+    command(
+        "pending",
+        "release.deploy:print_pending",
+        "Print each environment whose pin differs from its last deploy record.",
+    )
+    command("push-records", "release.deploy:push_records", "Push the deploy tags and notes made here (no force).")
 
     sp = sub.add_parser("audit", help="Read the promotion history from git: history, at <time>, verify.")
     audits = sp.add_subparsers(dest="audit", required=True, metavar="audit")

@@ -44,6 +44,7 @@ def test_the_candidate_does_not_trail_production(
     production = compare.incumbent("production")
     if production is None:
         pytest.skip("nothing runs in production yet: no pin and no 'production' alias in the registry")
-    ours, theirs = score(candidate, held_out)[0], score(production.load(), held_out)[0]
-    worse = {name: (ours[name], theirs[name]) for name in compare.regressions(ours, theirs, thresholds)}
-    assert not worse, f"candidate vs production version {production.version} ({production.source}): {worse}"
+    training = pd.read_csv(need(ROOT / "data/prepared/train.csv", "make repro"))
+    found = compare.compare(candidate, training, production, held_out, thresholds)
+    worse = {name: (found.ours[name], found.theirs[name]) for name in found.worse}
+    assert not worse, f"candidate vs production {found.against}, on {found.basis}: {worse}"

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from {{ cookiecutter.package_name }}.contract.names import DEFAULT_BRANCH
-from {{ cookiecutter.package_name }}.release import audit, compare, gates, github, gitops, pins
+from {{ cookiecutter.package_name }}.release import audit, compare, gates, github, gitops, pins, records
 from {{ cookiecutter.package_name }}.release.environments import ENVIRONMENTS, ORDER
+from {{ cookiecutter.package_name }}.release.errors import ReleaseError
 
 PARAMS = "evaluate:\n  tolerance: 0.02\n  min:\n    accuracy: 0.9\n  max:\n    rmse: 10.0\n"
 
@@ -39,12 +41,19 @@ def lineage(sha: str, version: str = "1") -> dict[str, Any]:
     }
 
 
-def pin(environment: str, sha: str, version: str = "1", promoted_from: str | None = None, **gates: bool) -> pins.Pin:
+def pin(
+    environment: str,
+    sha: str,
+    version: str = "1",
+    promoted_from: str | None = None,
+    source: str = "f" * 40,
+    **gates: bool,
+) -> pins.Pin:
     return pins.Pin.model_validate(
         {
             "environment": environment,
             "promoted_from": promoted_from or ORDER[environment],
-            "source_commit": "f" * 40,
+            "source_commit": source,
             "model": lineage(sha, version),
             "evaluation": {"data": {}, "metrics": {"accuracy": 0.95}, "gates": gates or {"accuracy": True}},
         }
@@ -115,6 +124,7 @@ def test_a_regression_is_a_gated_metric_beyond_the_tolerance(ours: dict[str, flo
     ("subject", "number"),
     [
         ("Merge pull request #12 from org/promote/staging/model-v1", 12),
+        ("Promote model v1 to staging (#7)", 7),
         ("Promote model v1 to staging", None),
         ('Revert "Merge pull request #12 from org/branch"', None),
     ],
@@ -143,20 +153,42 @@ class History:
         self.path, self.prs = path, 0
 
     def git(self, *args: str) -> str:
-        env = os.environ | {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
-        return subprocess.run(["git", *args], cwd=self.path, env=env, check=True, capture_output=True, text=True).stdout
+        return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True, text=True).stdout
 
-    def merge(self, p: pins.Pin) -> str:
-        """A promotion branch with its trailers, merged as GitHub's merge button does."""
+    def train(self, sha: str, version: str = "1") -> str:
+        """A commit on the default branch that records a model's lineage, as `make repro` and a commit do."""
+        (self.path / "models").mkdir(exist_ok=True)
+        (self.path / "models/lineage.json").write_text(json.dumps(lineage(sha, version)))
+        self.git("add", "--all")
+        self.git("commit", "--quiet", "--allow-empty", "-m", f"Train version {version}")
+        return self.git("rev-parse", "HEAD").strip()
+
+    def propose(self, p: pins.Pin, *also: str) -> str:
+        """A promotion branch with its trailers (and any other files changed beside the pin)."""
         self.prs += 1
         branch = f"promote/{p.environment}/{self.prs}"
         self.git("switch", "--quiet", "--create", branch, DEFAULT_BRANCH)
         pins.write(p, self.path)
+        for name in also:
+            (self.path / name).write_text("changed beside the pin\n")
         self.git("add", "--all")
-        self.git("commit", "--quiet", "-m", f"Promote\n\nEnvironment: {p.environment}\n")
+        self.git(
+            "commit", "--quiet", "-m", f"Promote model v{p.model.registry_version}\n\nEnvironment: {p.environment}\n"
+        )
+        return branch
+
+    def merge(self, p: pins.Pin, how: str = "merge") -> str:
+        """Merged as GitHub's button does: a merge commit, a squash (subject "… (#N)") or a rebase."""
+        branch = self.propose(p)
         self.git("switch", "--quiet", DEFAULT_BRANCH)
-        self.git("merge", "--no-ff", "--quiet", "-m", f"Merge pull request #{self.prs} from org/{branch}", branch)
+        if how == "merge":
+            self.git("merge", "--no-ff", "--quiet", "-m", f"Merge pull request #{self.prs} from org/{branch}", branch)
+        elif how == "squash":
+            self.git("merge", "--squash", "--quiet", branch)
+            message = f"Promote model v{p.model.registry_version} (#{self.prs})\n\nEnvironment: {p.environment}\n"
+            self.git("commit", "--quiet", "-m", message)
+        else:
+            self.git("rebase", "--quiet", branch)
         return self.git("rev-parse", "HEAD").strip()
 
     def push(self, p: pins.Pin) -> None:
@@ -166,6 +198,11 @@ class History:
 
 @pytest.fixture
 def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[History]:
+    for role in ("AUTHOR", "COMMITTER"):  # commits and notes, whatever the machine's git configuration
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
+    monkeypatch.delenv("GITHUB_BASE_REF", raising=False)
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
     repo = History(tmp_path)
     repo.git("init", "--quiet", "--initial-branch", DEFAULT_BRANCH)
     (tmp_path / "params.yaml").write_text(PARAMS)
@@ -175,43 +212,138 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[History
     yield repo
 
 
+def process_violations() -> list[str]:
+    """What `audit verify` finds of how pins changed; the artifact checks need DVC, the end-to-end tests' part."""
+    return [v for v in audit.verify() if ": version " not in v]
+
+
 def verdicts(checks: list[gates.Check]) -> dict[str, bool]:
     return {check.name: check.passed for check in checks}
 
 
+def promoted(history: History, environment: str, sha: str, version: str = "1", **kwargs: Any) -> pins.Pin:
+    """A pin whose source commit really records its model on the default branch."""
+    return pin(environment, sha, version, source=history.train(sha, version), **kwargs)
+
+
 def test_production_takes_only_what_staging_runs(history: History) -> None:
-    history.merge(pin("staging", "a"))
-    assert verdicts(gates.gates(pin("production", "a"))) == {"pin": True, "order": True, "thresholds": True}
-    refused = gates.gates(pin("production", "b", version="2"))
+    history.merge(promoted(history, "staging", "a"))
+    ok = gates.gates(promoted(history, "production", "a"))
+    assert verdicts(ok) == {"pin": True, "record": True, "order": True, "thresholds": True}
+    refused = gates.gates(promoted(history, "production", "b", version="2"))
     assert verdicts(refused)["order"] is False
     assert "staging runs version 1" in next(c.detail for c in refused if c.name == "order")
 
 
-def test_a_rollback_takes_only_a_model_production_ran(history: History) -> None:
-    history.merge(pin("staging", "a"))
-    history.merge(pin("production", "a"))
-    assert verdicts(gates.gates(pin("production", "a", promoted_from="rollback")))["order"] is True
-    assert verdicts(gates.gates(pin("production", "9", promoted_from="rollback")))["order"] is False
+def test_a_rollback_takes_only_a_model_the_environment_ran_and_is_not_blocked_by_thresholds(history: History) -> None:
+    history.merge(promoted(history, "staging", "a"))
+    history.merge(promoted(history, "staging", "b", version="2"))
+    back = gates.gates(promoted(history, "staging", "a", promoted_from="rollback", accuracy=False))
+    assert verdicts(back) == {"pin": True, "record": True, "order": True, "thresholds": True}
+    assert "reported, not binding for a rollback: failed: accuracy" in next(
+        c.detail for c in back if c.name == "thresholds"
+    )
+    never = gates.gates(promoted(history, "staging", "9", version="3", promoted_from="rollback"))
+    assert verdicts(never)["order"] is False
 
 
 def test_a_failed_threshold_fails_the_gates(history: History) -> None:
-    checks = gates.gates(pin("staging", "a", accuracy=False, f1_macro=True))
+    checks = gates.gates(promoted(history, "staging", "a", accuracy=False, f1_macro=True))
     assert verdicts(checks)["thresholds"] is False
     assert "failed: accuracy" in next(c.detail for c in checks if c.name == "thresholds")
 
 
-def test_the_audit_lists_each_merged_change_with_its_pull_request_and_approvers(history: History) -> None:
-    merge = history.merge(pin("staging", "a"))
-    gitops.add_note(merge, {"approvers": ["alice"]})
+def test_a_pin_whose_record_differs_from_its_source_commit_fails(history: History) -> None:
+    forged = promoted(history, "staging", "a")
+    forged = forged.model_copy(update={"model": forged.model.model_copy(update={"metrics": {"accuracy": 0.99}})})
+    checks = gates.gates(forged)
+    assert verdicts(checks)["record"] is False
+    assert "differs from models/lineage.json" in next(c.detail for c in checks if c.name == "record")
+
+
+def test_a_pin_whose_source_commit_is_not_on_the_default_branch_fails(history: History) -> None:
+    history.git("switch", "--quiet", "--create", "experiment")
+    source = history.train("a")
+    history.git("switch", "--quiet", DEFAULT_BRANCH)
+    checks = gates.gates(pin("staging", "a", source=source))
+    assert "is not on" in next(c.detail for c in checks if c.name == "record")
+    assert verdicts(gates.gates(pin("staging", "a", source="0" * 40)))["record"] is False  # not even in the repository
+
+
+@pytest.mark.parametrize(
+    "also",
+    [("deploy/environments/production.yaml",), ("params.yaml",)],
+    ids=["two pins", "a pin and the thresholds"],
+)
+def test_a_pull_request_that_changes_more_than_one_pin_is_refused(history: History, also: tuple[str, ...]) -> None:
+    history.propose(promoted(history, "staging", "a"), *also)
+    with pytest.raises(ReleaseError, match=f"exactly one pin file and nothing else.*; this one changes .*{also[0]}"):
+        gates.scope(DEFAULT_BRANCH)
+
+
+def test_a_pull_request_that_changes_one_pin_is_in_scope(history: History) -> None:
+    expected = promoted(history, "staging", "a")
+    history.propose(expected)
+    assert gates.scope(DEFAULT_BRANCH) == expected
+
+
+@pytest.mark.parametrize("how", ["merge", "squash"])
+def test_the_audit_lists_each_merged_change_with_its_pull_request_and_approvers(history: History, how: str) -> None:
+    merge = history.merge(promoted(history, "staging", "a"), how)
+    records.add(merge, {"environment": "staging", "approvers": ["alice"], "deployed_at": "1"})
     (entry,) = audit.history("staging")
     assert (entry.environment, entry.kind, entry.version) == ("staging", "promotion", "1")
     assert (entry.pull_request, entry.approvers, entry.commit) == (1, ["alice"], merge)
     assert entry.artifact_sha256 == "a" * 64
+    assert not process_violations()
+
+
+def test_a_rebase_merged_promotion_is_a_reviewed_change_by_its_deploy_record(history: History) -> None:
+    merge = history.merge(promoted(history, "staging", "a"), "rebase")
+    assert any("a direct push" in v for v in audit.verify())  # git alone cannot tell a rebase from a push
+    records.add(merge, {"environment": "staging", "pull_request": 1, "approvers": [], "deployed_at": "1"})
+    assert not process_violations()
 
 
 def test_audit_verify_names_a_direct_push_and_a_merge_without_a_record(history: History) -> None:
-    history.merge(pin("staging", "a"))  # merged, but never deployed: no note
+    history.merge(promoted(history, "staging", "a"))  # merged, but never deployed: no note
     history.push(pin("staging", "b", version="2"))
-    problems = [v for v in audit.verify() if "cannot be retrieved" not in v]  # no DVC remote here
+    problems = process_violations()
     assert any("without a merged pull request (a direct push)" in v for v in problems), problems
     assert any("PR #1 has no deployment record" in v for v in problems), problems
+
+
+def test_two_deploys_from_two_clones_keep_both_records(
+    history: History, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The second deploy's notes push is not rejected, and does not replace the first's record."""
+    first = history.merge(promoted(history, "staging", "a"))
+    origin = tmp_path_factory.mktemp("origin") / "origin.git"
+    history.git("clone", "--quiet", "--bare", str(history.path), str(origin))
+    history.git("remote", "add", "origin", str(origin))
+    clone = History(tmp_path_factory.mktemp("clone"))
+    clone.git("clone", "--quiet", str(origin), ".")
+    records.add(first, {"environment": "staging", "deployed_at": "1", "tag": "one"})
+    records.push()
+    second = history.merge(promoted(history, "production", "a"))
+    history.git("push", "--quiet", "origin", DEFAULT_BRANCH)
+    os.chdir(clone.path)  # another runner, which has not seen the first record
+    clone.git("pull", "--quiet", "origin", DEFAULT_BRANCH)
+    records.add(second, {"environment": "production", "deployed_at": "2", "tag": "two"})
+    records.push()
+    os.chdir(history.path)
+    records.fetch()
+    assert [r["tag"] for r in records.all_records(first)] == ["one"]
+    assert [r["tag"] for r in records.all_records(second)] == ["two"]
+
+
+def test_the_deploy_workflow_has_a_job_per_environment() -> None:
+    """A GitHub Environment's reviewers belong to a job: the one list of environments must have one job each."""
+    from tests.conftest import ROOT
+
+    workflow = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())
+    jobs = {name: job for name, job in workflow["jobs"].items() if "environment" in job}
+    assert {job["environment"] for job in jobs.values()} == set(ENVIRONMENTS) == set(jobs)
+    assert {f"{e}{suffix}" for e in ENVIRONMENTS for suffix in ("", "_reviews")} == set(
+        workflow["jobs"]["plan"]["outputs"]
+    )

@@ -1,4 +1,5 @@
-"""A pinned model's artifact, fetched through DVC at the commit that recorded it, and checked by its digest."""
+"""What a pin's commit recorded, fetched through DVC (local cache or remote): its artifact, digest checked,
+and the data its model trained on."""
 
 from __future__ import annotations
 
@@ -11,16 +12,23 @@ from ..contract.artifact import sha256_bytes
 from .errors import ReleaseError
 
 ARTIFACT = "models/model.joblib"
+TRAINING_DATA = "data/prepared/train.csv"
 
 
-def fetch_verified(source_commit: str, sha256: str) -> bytes:
-    """The served artifact as DVC recorded it at that commit (local cache or DVC remote), digest checked."""
+def read(path: str, rev: str) -> bytes:
+    """A file DVC tracks, as it was at a commit."""
     import dvc.api
 
     try:
-        data: bytes = dvc.api.read(ARTIFACT, rev=source_commit, mode="rb")
+        data: bytes = dvc.api.read(path, rev=rev, mode="rb")
     except Exception as error:
-        raise ReleaseError(f"{ARTIFACT} at {source_commit[:12]} cannot be retrieved: {error}") from None
+        raise ReleaseError(f"{path} at {rev[:12]} cannot be retrieved: {error}") from None
+    return data
+
+
+def fetch_verified(source_commit: str, sha256: str) -> bytes:
+    """The served artifact as DVC recorded it at that commit, digest checked."""
+    data = read(ARTIFACT, source_commit)
     if sha256_bytes(data) != sha256:
         raise ReleaseError(f"{ARTIFACT} at {source_commit[:12]} does not match its recorded sha256 {sha256[:12]}…")
     return data

@@ -1,8 +1,9 @@
 """Answer an auditor from git alone: what served where and when, from what, approved by whom.
 
 Reads the first-parent history of the pin files on the default branch, the promotion commits' trailers,
-the deployment notes (`refs/notes/deployments`, fetch them with `git fetch origin refs/notes/*:refs/notes/*`)
-and, to verify artifacts, the DVC remote. No server is needed.
+the deploy records (`refs/notes/deployments`, fetched and merged from origin first) and, to verify
+artifacts, the DVC remote. No server is needed. A pull request is recognised however it was merged:
+a merge commit or a squash by its message, a rebase by the number its deploy record took from GitHub.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..contract.names import DEFAULT_BRANCH
 from ..pipeline import dvclock
-from . import gitops, pins
+from . import gitops, pins, records
 from .artifacts import fetch_verified
-from .environments import ENVIRONMENTS
+from .environments import ENVIRONMENTS, NEEDS_APPROVAL
 from .errors import ReleaseError
 
 
@@ -42,21 +42,27 @@ def changes(environment: str) -> list[tuple[gitops.Commit, pins.Pin | None]]:
     """Each change of the environment's pin on the default branch, oldest first, with the pin it left."""
     file = str(pins.path(environment))
     out = []
-    for commit in gitops.first_parent_changes(DEFAULT_BRANCH, file):
+    for commit in gitops.first_parent_changes(gitops.base(), file):
         text = gitops.show(commit.sha, file)
         out.append((commit, pins.parse(text, f"{file}@{commit.sha[:12]}") if text else None))
     return out
 
 
+def pull_request(commit: gitops.Commit, note: dict[str, Any] | None) -> int | None:
+    """The PR that merged the change: named by the commit (merge, squash), else by its deploy record (rebase)."""
+    return commit.pull_request or (note or {}).get("pull_request")
+
+
 def _entry(environment: str, commit: gitops.Commit, pin: pins.Pin) -> Entry:
-    note = gitops.note(commit.sha) or {}
+    note = records.read(commit.sha)
     kind = "rollback" if pin.promoted_from == "rollback" else "promotion"
     m = pin.model
     return Entry(_when(commit.time), environment, kind, m.model_name, m.registry_version, m.artifact.sha256,
-                 m.data_version, commit.pull_request, list(note.get("approvers", [])), commit.sha)  # fmt: skip
+                 m.data_version, pull_request(commit, note), list((note or {}).get("approvers", [])), commit.sha)  # fmt: skip
 
 
 def history(environment: str | None = None) -> list[Entry]:
+    records.fetch()
     entries = [
         _entry(env, commit, pin)
         for env in ([environment] if environment else ENVIRONMENTS)
@@ -68,6 +74,7 @@ def history(environment: str | None = None) -> list[Entry]:
 
 def at(instant: datetime, environment: str) -> tuple[Entry, pins.Pin] | None:
     """The record in force at an instant: the last change merged at or before it."""
+    records.fetch()
     found = None
     for commit, pin in changes(environment):
         if commit.time <= instant.timestamp() and pin is not None:
@@ -77,24 +84,25 @@ def at(instant: datetime, environment: str) -> tuple[Entry, pins.Pin] | None:
 
 def verify() -> list[str]:
     """Every violation of the promotion rules in the history; empty when the history is sound."""
+    records.fetch()
     violations = []
     checked: set[str] = set()
     for env in ENVIRONMENTS:
         for commit, pin in changes(env):
             where = f"{env} at {commit.sha[:12]} ({_when(commit.time)})"
-            if len(commit.parents) < 2 or commit.pull_request is None:
+            note = records.read(commit.sha)
+            number = pull_request(commit, note)
+            if number is None:
                 violations.append(f"{where}: the pin changed without a merged pull request (a direct push)")
                 continue
-            tip = gitops.git("log", "-1", "--format=%B", commit.parents[1])
-            if gitops.trailers(tip).get("Environment") != env:
+            if gitops.trailers(commit.proposal()).get("Environment") != env:
                 violations.append(
-                    f"{where}: PR #{commit.pull_request} was not made by `promote`/`rollback` (no Environment trailer)"
+                    f"{where}: PR #{number} was not made by `promote`/`rollback` (no Environment trailer)"
                 )
-            note = gitops.note(commit.sha)
             if note is None:
-                violations.append(f"{where}: PR #{commit.pull_request} has no deployment record (git note)")
-            elif env == "production" and not note.get("approvers"):
-                violations.append(f"{where}: PR #{commit.pull_request} has no recorded approver")
+                violations.append(f"{where}: PR #{number} has no deployment record (git note)")
+            elif env in NEEDS_APPROVAL and not note.get("approvers"):
+                violations.append(f"{where}: PR #{number} has no recorded approver")
             if pin is None:
                 continue
             key = f"{pin.source_commit}:{pin.model.artifact.sha256}"

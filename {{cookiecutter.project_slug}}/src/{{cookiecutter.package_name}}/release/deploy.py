@@ -1,8 +1,10 @@
 """Deploy what a pin file says, check that it is what serves, and record the deploy.
 
-Records: a git note on the merge commit (who approved, what happened, when), a GTO-format tag
-`<model>#<env>#<n>`, and the MLflow alias named after the environment, which mirrors git and is never
-the authority.
+The record goes on the commit that last changed the environment's pin on the default branch (the
+merged promotion): a git note (the PR, who approved it, what serves where since when), a GTO-format
+tag `<model>#<env>#<n>`, and the MLflow alias named after the environment, which mirrors git and is
+never the authority. `pending` compares each pin with its environment's last record, so a deploy run
+that GitHub cancelled while it queued loses nothing: the next run deploys what the pin says.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE
-from . import gitops, pins
+from ..contract.names import MODEL_NAME
+from . import github, gitops, pins, records
 from .artifacts import fetch_verified
+from .environments import ENVIRONMENTS
 from .errors import ReleaseError
-from .github import approvals
 from .targets import TARGETS
 
 
@@ -46,11 +49,6 @@ def served_sha256(url: str, attempts: int = 10) -> str:
     raise ReleaseError(f"{url}/metadata did not answer")
 
 
-def next_tag(model: str, environment: str) -> str:
-    existing = gitops.git("tag", "--list", f"{model}#{environment}#*").split()
-    return f"{model}#{environment}#{len(existing) + 1}"
-
-
 def mirror_alias(pin: pins.Pin) -> str:
     """Point the registry alias named after the environment at the version; a mirror of git, best effort."""
     try:
@@ -62,29 +60,56 @@ def mirror_alias(pin: pins.Pin) -> str:
         return f"alias not set ({error.__class__.__name__}): git remains the record"
 
 
-def record(pin: pins.Pin, *, target: str, url: str, result: str, reviews: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the deploy note says: the PR it merged, who approved it, what serves where since when."""
-    approvers, reviewers = approvals(reviews)
-    return {
-        "environment": pin.environment,
-        "pull_request": gitops.pull_request(gitops.git("log", "-1", "--format=%s")),
-        "approvers": approvers,
-        "reviewers": reviewers,
-        "model_version": pin.model.registry_version,
-        "artifact_sha256": pin.model.artifact.sha256,
-        "target": target,
-        "url": url,
-        "result": result,
-        "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tag": next_tag(pin.model.model_name, pin.environment),
-        "alias": mirror_alias(pin),
-    }
+def promotion(environment: str) -> gitops.Commit:
+    """The commit on the default branch that last changed the environment's pin: what a deploy records."""
+    changes = gitops.first_parent_changes(gitops.base(), str(pins.path(environment)))
+    if not changes:
+        raise ReleaseError(f"nothing is pinned in {environment} on {gitops.base()}")
+    return changes[-1]
+
+
+def pending() -> list[str]:
+    """The environments whose pin differs from what their last recorded deploy served."""
+    records.fetch()
+    out = []
+    for environment in ENVIRONMENTS:
+        pin = pins.read(environment)
+        last = records.last_deploy(MODEL_NAME, environment)
+        if pin is not None and (last is None or last.get("artifact_sha256") != pin.model.artifact.sha256):
+            out.append(environment)
+    return out
+
+
+def print_pending() -> None:
+    """`pending`: one line per environment to deploy, for the deploy workflow's jobs."""
+    for environment in pending():
+        print(environment)
+
+
+def print_reviews(*, environment: str) -> None:
+    """`reviews`: the pull request that last changed the environment's pin and GitHub's reviews of it, as one
+    JSON line (`{"pull_request": n, "reviews": [...]}`), for the deploy job, which has no token to ask."""
+    pull_request = github.merged_pull_request(promotion(environment))
+    reviews = github.reviews(pull_request) if pull_request else []
+    print(json.dumps({"pull_request": pull_request, "reviews": reviews}))
+
+
+def review_record(change: gitops.Commit, reviews: Path | None) -> tuple[int | None, list[dict[str, Any]]]:
+    """The PR and its reviews: from `make reviews`' JSON, or GitHub's list of reviews (asked of GitHub if absent)."""
+    found = json.loads(reviews.read_text()) if reviews else None
+    if isinstance(found, dict):
+        return found.get("pull_request"), list(found.get("reviews", []))
+    pull_request = github.merged_pull_request(change)
+    if found is None:
+        found = github.reviews(pull_request) if pull_request else []
+    return pull_request, list(found)
 
 
 def deploy(environment: str, target: str, reviews: Path | None, push: bool = True) -> dict[str, Any]:
     pin = pins.read(environment)
     if pin is None:
         raise ReleaseError(f"nothing is pinned in {environment}")
+    change = promotion(environment)
     url = TARGETS[target]().deploy(environment, build_pinned(pin))
     result = "deployed"
     if url:
@@ -92,17 +117,41 @@ def deploy(environment: str, target: str, reviews: Path | None, push: bool = Tru
         if served != pin.model.artifact.sha256:
             raise ReleaseError(f"{url} serves {served[:12]}, the pin says {pin.model.artifact.sha256[:12]}")
         result = "deployed; /metadata matches the pin"
-    entry = record(
-        pin, target=target, url=url, result=result, reviews=json.loads(reviews.read_text()) if reviews else []
-    )
-    commit = gitops.head()
-    gitops.add_note(commit, entry)
+    pull_request, found = review_record(change, reviews)
+    approvers, reviewers = github.approvals(found)
+    if push:  # in CI the last, authenticated step fetches and merges the notes (`make push-records`)
+        records.fetch()
+    tag = records.next_tag(pin.model.model_name, environment)  # the checkout fetched every earlier tag
+    entry: dict[str, Any] = {
+        "environment": environment,
+        "commit": change.sha,
+        "pull_request": pull_request,
+        "approvers": approvers,
+        "reviewers": reviewers,
+        "model_version": pin.model.registry_version,
+        "artifact_sha256": pin.model.artifact.sha256,
+        "target": target,
+        "url": url,
+        "result": result,
+        "deployed_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "tag": tag,
+        "alias": mirror_alias(pin),
+    }
+    records.add(change.sha, entry)
     message = f"{environment}: {pin.model.model_name} v{pin.model.registry_version}"
-    gitops.git("tag", "--annotate", entry["tag"], "-m", message, commit)
-    if push and gitops.git("remote", check=False):
-        gitops.git("push", "--quiet", "origin", entry["tag"], gitops.NOTES_REF)
+    gitops.git("tag", "--annotate", tag, "-m", message, change.sha)
+    if push and gitops.has_remote():
+        records.push(tag)
     return entry
 
 
 def main(*, environment: str, target: str, reviews: Path | None, no_push: bool) -> None:
     print(json.dumps(deploy(environment, target, reviews, push=not no_push), indent=2))
+
+
+def push_records() -> None:
+    """`push-records`: push the local deploy tags and notes (the deploy workflow's last, authenticated step)."""
+    local = set(gitops.git("tag", "--list", f"{MODEL_NAME}#*").split())
+    listed = gitops.remote("ls-remote", "--tags", "origin").splitlines()
+    remote = {line.rsplit("refs/tags/", 1)[1].removesuffix("^{}") for line in listed}
+    records.push(*sorted(local - remote))

@@ -12,6 +12,8 @@ ORDER = {"staging": "candidate", "production": "staging"}
 ENVIRONMENTS = tuple(ORDER)
 # How a pin says its model got there: promoted from what came before, or restored by a rollback.
 PROMOTED_FROM = (*dict.fromkeys(ORDER.values()), "rollback")
+# Where a change must carry an approving review (GitHub Environment reviewers, CODEOWNERS); the audit checks.
+NEEDS_APPROVAL = ("production",)
 
 
 def main() -> None:

@@ -1,7 +1,10 @@
 """The promotion gates: what a pin must pass before it merges, run by `make promote` and again in CI.
 
-Order (production takes only what staging runs; a rollback only what ran before), the thresholds of
-params.yaml recomputed on the current held-out data, and no regression against the environment's model.
+The pull request changes one pin file and nothing else, so the thresholds it is judged by are the base
+branch's. The pin's record is the lineage its source commit recorded, and that commit is on the
+default branch. Production takes only what staging runs; a rollback only what the environment ran
+before, and today's thresholds are reported for it without blocking it. A promotion must meet the
+thresholds of params.yaml on the current held-out data, and not trail the environment's model.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract.names import DEFAULT_BRANCH
 from ..pipeline import dvclock, params
 from ..pipeline.evaluate import gate, score
 from . import artifacts, compare, gitops, pins
 from .errors import ReleaseError
 
 HELD_OUT = Path("data/prepared/test.csv")
+LINEAGE = "models/lineage.json"
 
 
 @dataclass
@@ -34,61 +37,89 @@ def evaluate_pin(lineage: pins.Lineage, source_commit: str) -> pins.Evaluation:
     model = artifacts.load(source_commit, lineage.artifact.sha256)
     values, _ = score(model, pd.read_csv(HELD_OUT))
     results = gate(values, params.load("evaluate"))
-    held_out = {
-        path: md5 for path, md5 in dvclock.data_hashes(dvclock.read(), "evaluate").items() if path == str(HELD_OUT)
-    }
+    hashes = dvclock.data_hashes(dvclock.read(), "evaluate")
+    held_out = {path: md5 for path, md5 in hashes.items() if path == str(HELD_OUT)}
     return pins.Evaluation(data=held_out, metrics=values, gates={k: r["passed"] for k, r in results.items()})
 
 
-def on_default_branch(environment: str) -> pins.Pin | None:
-    text = gitops.show(DEFAULT_BRANCH, str(pins.path(environment)))
+def on_base(environment: str, base: str) -> pins.Pin | None:
+    text = gitops.show(base, str(pins.path(environment)))
     return pins.parse(text, str(pins.path(environment))) if text else None
 
 
-def ran_in(environment: str, sha256: str) -> bool:
+def ran_in(environment: str, sha256: str, base: str) -> bool:
     """Whether a pin of this environment on the default branch ever named this artifact."""
-    for commit in gitops.first_parent_changes(DEFAULT_BRANCH, str(pins.path(environment))):
+    for commit in gitops.first_parent_changes(base, str(pins.path(environment))):
         text = gitops.show(commit.sha, str(pins.path(environment)))
         if text and pins.parse(text, "history").model.artifact.sha256 == sha256:
             return True
     return False
 
 
-def order(pin: pins.Pin) -> Check | None:
+def record(pin: pins.Pin, base: str) -> Check:
+    """The pin's model record is the lineage its source commit recorded, and that commit is on the base."""
+    if not gitops.exists(pin.source_commit):
+        return Check("record", False, f"source commit {pin.source_commit[:12]} is not in this repository")
+    if not gitops.is_ancestor(pin.source_commit, base):
+        return Check("record", False, f"source commit {pin.source_commit[:12]} is not on {base}")
+    text = gitops.show(pin.source_commit, LINEAGE)
+    if text is None:
+        return Check("record", False, f"{LINEAGE} does not exist at {pin.source_commit[:12]}")
+    recorded = pins.Lineage.model_validate_json(text).model_dump()
+    differ = sorted(k for k, v in pin.model.model_dump().items() if recorded.get(k) != v)
+    if differ:
+        return Check("record", False, f"differs from {LINEAGE} at {pin.source_commit[:12]} in: {', '.join(differ)}")
+    return Check("record", True, f"equals {LINEAGE} at {pin.source_commit[:12]}, on {base}")
+
+
+def order(pin: pins.Pin, base: str) -> Check | None:
     """Production takes only what staging runs on the default branch; a rollback only what it ran before."""
-    if pin.environment != "production":
-        return None
     sha = pin.model.artifact.sha256
     if pin.promoted_from == "rollback":
-        ok = ran_in("production", sha)
-        detail = "rolls back to a model production ran before" if ok else "rollback target never ran in production"
+        ok = ran_in(pin.environment, sha, base)
+        detail = f"{pin.environment} ran it before" if ok else f"it never ran in {pin.environment}"
         return Check("order", ok, detail)
-    staging = on_default_branch("staging")
-    ok = staging is not None and staging.model.artifact.sha256 == sha
-    runs = f"version {staging.model.registry_version}" if staging else "nothing"
-    return Check("order", ok, f"staging runs {runs} on {DEFAULT_BRANCH}; production only takes what staging runs")
+    if pin.promoted_from == "candidate":
+        return None
+    before = on_base(pin.promoted_from, base)
+    ok = before is not None and before.model.artifact.sha256 == sha
+    runs = f"version {before.model.registry_version}" if before else "nothing"
+    detail = f"{pin.promoted_from} runs {runs} on {base}; {pin.environment} only takes what {pin.promoted_from} runs"
+    return Check("order", ok, detail)
 
 
-def no_regression(pin: pins.Pin, thresholds: dict[str, Any]) -> Check | None:
-    """The pinned model against the one the environment runs on the default branch, on the same held-out data."""
-    current = on_default_branch(pin.environment)
+def thresholds(pin: pins.Pin) -> Check:
+    failed = [name for name, passed in pin.evaluation.gates.items() if not passed]
+    detail = f"failed: {', '.join(failed)}" if failed else "every threshold of params.yaml met"
+    if pin.promoted_from == "rollback":  # restoring what ran is not blocked by today's thresholds
+        return Check("thresholds", True, f"reported, not binding for a rollback: {detail}")
+    return Check("thresholds", not failed, detail)
+
+
+def no_regression(pin: pins.Pin, base: str, limits: dict[str, Any]) -> Check | None:
+    """The pinned model against the one the environment runs on the base, on rows neither trained on."""
+    current = on_base(pin.environment, base)
     if current is None or current.model.artifact.sha256 == pin.model.artifact.sha256 or pin.promoted_from == "rollback":
         return None  # a rollback is not blocked by today's model: it restores one that ran
-    model = artifacts.load(current.source_commit, current.model.artifact.sha256)
-    theirs, _ = score(model, pd.read_csv(HELD_OUT))
-    worse = compare.regressions(pin.evaluation.metrics, theirs, thresholds)
-    detail = f"against version {current.model.registry_version} now in {pin.environment}"
-    return Check("no regression", not worse, f"{detail}: worse on {', '.join(worse)}" if worse else detail)
-
-
-def gates(pin: pins.Pin) -> list[Check]:
-    """Every gate a pin must pass, in the order a reviewer reads them."""
-    checks = [Check("pin", True, f"valid, {pin.model.model_name} version {pin.model.registry_version}")]
-    failed = [name for name, passed in pin.evaluation.gates.items() if not passed]
-    met = Check(
-        "thresholds", not failed, f"failed: {', '.join(failed)}" if failed else "every threshold of params.yaml met"
+    candidate = compare.from_pin(pin, "the candidate")
+    found = compare.compare(
+        candidate.load(), candidate.training_rows(), compare.from_pin(current, f"now in {pin.environment}"),
+        pd.read_csv(HELD_OUT), limits,
+    )  # fmt: skip
+    detail = f"against {found.against}, on {found.basis}"
+    return Check(
+        "no regression", not found.worse, f"{detail}: worse on {', '.join(found.worse)}" if found.worse else detail
     )
-    found = [order(pin), met, no_regression(pin, params.load("evaluate"))]
+
+
+def gates(pin: pins.Pin, base: str | None = None) -> list[Check]:
+    """Every gate a pin must pass, in the order a reviewer reads them."""
+    base = base or gitops.base()
+    checks = [
+        Check("pin", True, f"valid, {pin.model.model_name} version {pin.model.registry_version}"),
+        record(pin, base),
+    ]
+    found = [order(pin, base), thresholds(pin), no_regression(pin, base, params.load("evaluate"))]
     return checks + [check for check in found if check is not None]
 
 
@@ -110,18 +141,33 @@ def markdown(pin: pins.Pin, checks: list[Check]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(*, base: str, output: Path) -> int:
-    """`gate`: a pull request changes exactly one pin file against `base`, and that pin passes every gate."""
-    changed = gitops.git("diff", "--name-only", f"{base}...HEAD", "--", str(pins.PINS)).split()
-    if len(changed) != 1:
-        print(f"gate: a promotion changes exactly one pin file; this one changes {changed or 'none'}", file=sys.stderr)
-        return 1
-    pin = pins.read(Path(changed[0]).stem)
+def scope(base: str) -> pins.Pin:
+    """The one pin a pull request changes against its base; refused if it changes anything else beside it."""
+    changed = gitops.git("diff", "--name-only", f"{base}...HEAD").split()
+    pin_files = [f for f in changed if Path(f).parent == pins.PINS and f.endswith(".yaml")]
+    if len(pin_files) != 1 or len(changed) != 1:
+        raise ReleaseError(
+            "a promotion changes exactly one pin file and nothing else, so it is judged by the base branch's "
+            f"thresholds; this one changes {', '.join(changed) or 'nothing'}"
+        )
+    pin = pins.read(Path(pin_files[0]).stem)
     if pin is None:
-        raise ReleaseError(f"{changed[0]} was deleted")
-    checks = gates(pin.model_copy(update={"evaluation": evaluate_pin(pin.model, pin.source_commit)}))
-    text = markdown(pin, checks)
+        raise ReleaseError(f"{pin_files[0]} was deleted: a pin is replaced by a promotion or a rollback, never removed")
+    return pin
+
+
+def main(*, base: str | None, output: Path) -> int:
+    """`gate`: the pull request's one pin change against `base` (the event's base branch by default) passes."""
     output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        base = base or gitops.base()
+        pin = scope(base)
+        checks = gates(pin.model_copy(update={"evaluation": evaluate_pin(pin.model, pin.source_commit)}), base)
+    except ReleaseError as error:  # the PR's report says why, as the log does
+        output.write_text(f"## Promotion gates: FAIL\n\n{error}\n")
+        print(f"gate: {error}", file=sys.stderr)
+        return 1
+    text = markdown(pin, checks)
     output.write_text(text)
     print(text)
     return 0 if all(c.passed for c in checks) else 1

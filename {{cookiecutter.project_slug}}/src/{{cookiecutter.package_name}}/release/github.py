@@ -1,13 +1,78 @@
-"""What the release path asks of GitHub: who approved a pull request, and opening one with `gh`."""
+"""What the release path asks of GitHub, through the `gh` command line: a merged pull request's number
+and reviews, and opening a pull request.
+
+Only where GitHub is reachable: in GitHub Actions (GITHUB_REPOSITORY set) or with `gh` logged in.
+Anywhere else each question has an offline answer (the commit message, a reviews file, a printed command).
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from ..contract.names import DEFAULT_BRANCH
 from . import gitops
+from .errors import ReleaseError
+
+
+def api(path: str, method: str = "GET", body: dict[str, Any] | None = None) -> Any | None:
+    """Call `repos/<this repository>/<path>` in GitHub's REST API, or None where GitHub is not reachable."""
+    repository = os.environ.get("GITHUB_REPOSITORY")
+    if not repository or shutil.which("gh") is None:
+        return None
+    command = ["gh", "api", "--method", method, f"repos/{repository}/{path}"]
+    if method != "GET":
+        command += ["--input", "-"]
+    result = subprocess.run(command, input=json.dumps(body or {}), capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ReleaseError(f"`{' '.join(command)}` failed: {result.stderr.strip()}")
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+def event_pull_request() -> int | None:
+    """The pull request this workflow run is for, from the event GitHub describes in GITHUB_EVENT_PATH."""
+    path = os.environ.get("GITHUB_EVENT_PATH")
+    if not path or not Path(path).exists():
+        return None
+    number = json.loads(Path(path).read_text()).get("pull_request", {}).get("number")
+    return int(number) if number else None
+
+
+def comment(*, marker: str, body: Path) -> int:
+    """`comment`: one comment per pull request and marker, edited in place on every run."""
+    number = event_pull_request()
+    if number is None:
+        print("comment: this run is not for a pull request: nothing to comment on", file=sys.stderr)
+        return 1
+    tag = f"<!-- {marker} -->"
+    text = f"{tag}\n{body.read_text()}"
+    listed = api(f"issues/{number}/comments?per_page=100") or []
+    found = [c for c in listed if str(c.get("body", "")).startswith(tag)]
+    if found:
+        api(f"issues/comments/{found[0]['id']}", "PATCH", {"body": text})
+    else:
+        api(f"issues/{number}/comments", "POST", {"body": text})
+    print(f"comment: {'updated' if found else 'posted'} {marker} on pull request #{number}")
+    return 0
+
+
+def merged_pull_request(commit: gitops.Commit) -> int | None:
+    """The pull request that put this commit on the default branch: from its message (merge or squash),
+    else, for a rebase merge, from GitHub's list of the commit's pull requests."""
+    if commit.pull_request is not None:
+        return commit.pull_request
+    pulls = api(f"commits/{commit.sha}/pulls?per_page=100") or []
+    merged = [p["number"] for p in pulls if p.get("merged_at")]
+    return int(merged[0]) if merged else None
+
+
+def reviews(pull_request: int) -> list[dict[str, Any]]:
+    return list(api(f"pulls/{pull_request}/reviews?per_page=100") or [])
 
 
 def approvals(reviews: list[dict[str, Any]]) -> tuple[list[str], list[str]]:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import json
+import base64
+import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from ..contract.names import DEFAULT_BRANCH
 from .errors import ReleaseError
 
-NOTES_REF = "refs/notes/deployments"
-# The subject GitHub gives the merge commit of a pull request: the one place it is recognised.
+# How GitHub names what a pull request left on the default branch: the one place it is recognised.
+# A merge commit says "Merge pull request #N from owner/branch"; a squash merge ends its subject with
+# "(#N)". A rebase merge leaves the PR's own commits, which say nothing: its number comes from GitHub's
+# API at deploy time (github.py) and lives in the deploy record.
 MERGE_MESSAGE = re.compile(r"^Merge pull request #(\d+) from (\S+)")
+SQUASH_MESSAGE = re.compile(r" \(#(\d+)\)$")
 
 
 class GitError(ReleaseError):
@@ -21,8 +25,8 @@ class GitError(ReleaseError):
 
 
 def pull_request(subject: str) -> int | None:
-    """The number of the pull request a commit subject says it merged, or None for any other commit."""
-    found = MERGE_MESSAGE.match(subject)
+    """The number of the pull request a commit subject says it merged (merge or squash), else None."""
+    found = MERGE_MESSAGE.match(subject) or SQUASH_MESSAGE.search(subject)
     return int(found.group(1)) if found else None
 
 
@@ -43,8 +47,38 @@ def head() -> str:
     return git("rev-parse", "HEAD")
 
 
+def exists(rev: str) -> bool:
+    return git("rev-parse", "--verify", "--quiet", rev + "^{commit}", check=False) != ""
+
+
+def base() -> str:
+    """The revision that stands for the default branch in this checkout.
+
+    In a pull request's CI run, actions/checkout leaves a detached merge commit and only `origin/*`
+    refs: the base is `origin/$GITHUB_BASE_REF`. Elsewhere it is the local default branch, or the
+    remote's where there is no local one (a clone made by a push event's checkout, an auditor's).
+    """
+    pr_base = os.environ.get("GITHUB_BASE_REF")
+    candidates = [f"origin/{pr_base}"] if pr_base else [DEFAULT_BRANCH, f"origin/{DEFAULT_BRANCH}"]
+    for ref in candidates:
+        if exists(ref):
+            return ref
+    wanted = pr_base or DEFAULT_BRANCH
+    raise GitError(
+        f"neither {' nor '.join(candidates)} is here: `git fetch origin {wanted}` (checkout: fetch-depth: 0)"
+    )
+
+
+def is_ancestor(commit: str, of: str) -> bool:
+    return subprocess.run(["git", "merge-base", "--is-ancestor", commit, of], capture_output=True).returncode == 0
+
+
 def is_clean(*paths: str) -> bool:
     return git("status", "--porcelain", "--", *paths) == ""
+
+
+def has_remote() -> bool:
+    return "origin" in git("remote", check=False).split()
 
 
 def trailers(message: str) -> dict[str, str]:
@@ -66,6 +100,11 @@ class Commit:
     def pull_request(self) -> int | None:
         return pull_request(self.subject)
 
+    def proposal(self) -> str:
+        """The message of the commit that proposed this change: a merge's second parent, else this one."""
+        tip = self.parents[1] if len(self.parents) > 1 else self.sha
+        return git("log", "-1", "--format=%B", tip)
+
 
 def first_parent_changes(branch: str, path: str) -> list[Commit]:
     """Commits on the branch's first-parent line (what was merged into it) that changed `path`, oldest first."""
@@ -79,15 +118,16 @@ def first_parent_changes(branch: str, path: str) -> list[Commit]:
     return commits
 
 
-def note(commit: str) -> dict[str, Any] | None:
-    text = git("notes", f"--ref={NOTES_REF}", "show", commit, check=False)
-    return json.loads(text) if text else None
+def remote(*args: str) -> str:
+    """A git command that talks to origin (fetch, ls-remote, push). In GitHub Actions the checkout keeps no
+    credentials (persist-credentials: false), so a step that must reach origin is given a token (GITHUB_TOKEN
+    or GH_TOKEN) and this command alone authenticates with it, as actions/checkout does."""
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    auth = ["-c", f"http.extraheader=AUTHORIZATION: basic {basic}"] if token else []
+    return git(*auth, *args)
 
 
-def add_note(commit: str, record: dict[str, Any]) -> None:
-    git("notes", f"--ref={NOTES_REF}", "add", "--force", "-m", json.dumps(record, sort_keys=True), commit)
-
-
-def print_pull_request() -> None:
-    """`merged-pr`: the pull request HEAD merged, for the deploy workflow to fetch its reviews (empty if none)."""
-    print(pull_request(git("log", "-1", "--format=%s")) or "")
+def push(*refs: str) -> None:
+    """Push refs to origin, never with force."""
+    remote("push", "--quiet", "origin", *refs)

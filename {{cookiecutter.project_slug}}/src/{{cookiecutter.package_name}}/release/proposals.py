@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..contract.names import DEFAULT_BRANCH, MODEL_NAME
+from ..contract.names import MODEL_NAME
 from . import gitops, pins
 from .environments import ORDER
 from .errors import ReleaseError
-from .gates import Check, evaluate_pin, gates, markdown, on_default_branch
+from .gates import Check, evaluate_pin, gates, markdown, on_base
 from .github import open_pull_request
 
 LINEAGE = "models/lineage.json"
@@ -30,11 +30,12 @@ def candidate(version: str | None = None) -> tuple[pins.Lineage, str]:
         if text is None:
             raise ReleaseError(f"no {LINEAGE} on this commit: run `make repro` and commit its outputs")
         return pins.Lineage.model_validate_json(text), gitops.head()
-    for commit in reversed(gitops.first_parent_changes(DEFAULT_BRANCH, LINEAGE)):
+    base = gitops.base()
+    for commit in reversed(gitops.first_parent_changes(base, LINEAGE)):
         text = gitops.show(commit.sha, LINEAGE)
         if text and json.loads(text).get("registry_version") == version:
             return pins.Lineage.model_validate_json(text), commit.sha
-    raise ReleaseError(f"version {version} of {MODEL_NAME} is not recorded on {DEFAULT_BRANCH}")
+    raise ReleaseError(f"version {version} of {MODEL_NAME} is not recorded on {base}")
 
 
 def commit_message(pin: pins.Pin, verb: str) -> str:
@@ -47,15 +48,24 @@ def commit_message(pin: pins.Pin, verb: str) -> str:
     )
 
 
-def propose(pin: pins.Pin, checks: list[Check], *, verb: str, branch: str, push: bool) -> str:
+def branch_name(pin: pins.Pin, kind: str) -> str:
+    """`promote/production/<model>-v3-1a2b3c4d-5`: the artifact and the pin's next change number make it unique,
+    however often a version is promoted or rolled back to, and whichever clone numbered the version."""
+    changes = len(gitops.first_parent_changes(gitops.base(), str(pins.path(pin.environment))))
+    m = pin.model
+    return f"{kind}/{pin.environment}/{m.model_name}-v{m.registry_version}-{m.artifact.sha256[:8]}-{changes + 1}"
+
+
+def propose(pin: pins.Pin, checks: list[Check], *, verb: str, kind: str, push: bool) -> str:
     """Write the pin on a new branch, commit it with trailers, push, and open the pull request."""
+    branch = branch_name(pin, kind)
     body = markdown(pin, checks)
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(body)
     if not all(c.passed for c in checks):
         raise ReleaseError("refused:\n" + "\n".join(f"  - {c.name}: {c.detail}" for c in checks if not c.passed))
     start = gitops.git("rev-parse", "--abbrev-ref", "HEAD")
-    gitops.git("switch", "--quiet", "--create", branch, DEFAULT_BRANCH)
+    gitops.git("switch", "--quiet", "--create", branch, gitops.base())
     try:
         pins.write(pin)
         gitops.git("add", str(pins.path(pin.environment)))
@@ -69,19 +79,19 @@ def promote(environment: str, version: str | None = None, push: bool = True) -> 
     lineage, source = candidate(version)
     previous = ORDER[environment]
     if previous != "candidate":
-        before = on_default_branch(previous)
+        before = on_base(previous, gitops.base())
         if before is not None and version is None:
             lineage, source = before.model, before.source_commit  # an environment takes what the one before runs
     fields = {"environment": environment, "promoted_from": previous, "source_commit": source}
     pin = pins.Pin.model_validate(fields | {"model": lineage, "evaluation": evaluate_pin(lineage, source)})
-    branch = f"promote/{environment}/{lineage.model_name}-v{lineage.registry_version}"
-    return propose(pin, gates(pin), verb="Promote", branch=branch, push=push)
+    return propose(pin, gates(pin), verb="Promote", kind="promote", push=push)
 
 
 def rollback(environment: str, push: bool = True) -> str:
     """Restore the pin that preceded the current one on the default branch, as a new commit."""
-    history = gitops.first_parent_changes(DEFAULT_BRANCH, str(pins.path(environment)))
-    current = on_default_branch(environment)
+    base = gitops.base()
+    history = gitops.first_parent_changes(base, str(pins.path(environment)))
+    current = on_base(environment, base)
     if current is None:
         raise ReleaseError(f"nothing is pinned in {environment}: there is nothing to roll back")
     for commit in reversed(history):
@@ -90,8 +100,7 @@ def rollback(environment: str, push: bool = True) -> str:
         if earlier and earlier.model.artifact.sha256 != current.model.artifact.sha256:
             evaluation = evaluate_pin(earlier.model, earlier.source_commit)
             pin = earlier.model_copy(update={"promoted_from": "rollback", "evaluation": evaluation})
-            branch = f"rollback/{environment}/{earlier.model.model_name}-v{earlier.model.registry_version}"
-            return propose(pin, gates(pin), verb="Roll back", branch=branch, push=push)
+            return propose(pin, gates(pin), verb="Roll back", kind="rollback", push=push)
     raise ReleaseError(f"{environment} has no earlier model to roll back to")
 
 

@@ -8,17 +8,21 @@ benchmark and the evaluation plots as tables.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import joblib
 import pandas as pd
 
-from ..contract.names import DEFAULT_BRANCH
-from . import compare, pins
+from ..pipeline import params
+from . import compare, gitops, pins
+from .errors import ReleaseError
 
 REPORTS = Path("reports")
+MODEL = Path("models/model.joblib")
+TRAINING = Path("data/prepared/train.csv")
+HELD_OUT = Path("data/prepared/test.csv")
 
 
 def _read(path: Path) -> Any:
@@ -53,13 +57,22 @@ def gates_section() -> list[str]:
 
 
 def production_section() -> list[str]:
-    ours = _read(REPORTS / "metrics.json") or {}
-    found = compare.incumbent("production")
-    if found is None:
+    """This change's model against production's, by the comparison the gates use; the recorded metrics
+    when the models cannot be scored here (no pipeline outputs, or DVC cannot reach production's data)."""
+    current = compare.incumbent("production")
+    if current is None:
         return ["Production: nothing runs in production yet."]
-    theirs = found.metrics
+    try:
+        found = compare.compare(
+            joblib.load(MODEL), pd.read_csv(TRAINING), current, pd.read_csv(HELD_OUT), params.load("evaluate")
+        )
+        ours, theirs, basis = found.ours, found.theirs, f"scored on {found.basis}"
+        verdict = f"worse beyond the tolerance on {', '.join(found.worse)}" if found.worse else "no regression"
+    except (OSError, ReleaseError) as error:
+        ours, theirs = _read(REPORTS / "metrics.json") or {}, current.metrics
+        basis, verdict = f"recorded metrics: the models could not be scored here ({error})", "not compared"
     lines = [
-        f"Against production, version {found.version} ({found.source}):",
+        f"Against production, version {current.version} ({current.source}): {verdict}; {basis}.",
         "",
         "| metric | this change | production | delta |",
         "|---|---:|---:|---:|",
@@ -122,13 +135,7 @@ def build(base: str) -> str:
     return "\n\n".join("\n".join(s) for s in sections if s) + "\n"
 
 
-def default_base() -> str:
-    """In a pull request's CI run the base branch is the remote's; locally it is the default branch."""
-    pr_base = os.environ.get("GITHUB_BASE_REF")
-    return f"origin/{pr_base}" if pr_base else DEFAULT_BRANCH
-
-
 def main(*, output: Path, base: str | None = None) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(build(base or default_base()))
+    output.write_text(build(base or gitops.base()))
     print(f"report: {output}")

@@ -1,0 +1,79 @@
+"""Deploy records: a git note per deployed change on `refs/notes/deployments`, and a GTO-format tag.
+
+A note holds one JSON record per line, so two records of the same commit merge line by line
+(`cat_sort_uniq`) and never conflict. Notes are fetched and merged before one is added, and pushed
+without force: a deploy never overwrites another's record, however the runs interleave.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import gitops
+
+NOTES_REF = "refs/notes/deployments"
+FETCHED = "refs/notes/deployments-origin"
+ATTEMPTS = 3
+
+
+def fetch() -> None:
+    """Merge the remote's deploy records into ours (there may be none yet, or no remote)."""
+    if not gitops.has_remote() or not gitops.remote("ls-remote", "origin", NOTES_REF):
+        return
+    gitops.remote("fetch", "--quiet", "origin", f"+{NOTES_REF}:{FETCHED}")
+    if gitops.exists(NOTES_REF):
+        gitops.git("notes", f"--ref={NOTES_REF}", "merge", "--quiet", "--strategy=cat_sort_uniq", FETCHED)
+    else:
+        gitops.git("update-ref", NOTES_REF, FETCHED)
+
+
+def all_records(commit: str) -> list[dict[str, Any]]:
+    text = gitops.git("notes", f"--ref={NOTES_REF}", "show", commit, check=False)
+    records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return sorted(records, key=lambda r: str(r.get("deployed_at", "")))
+
+
+def read(commit: str) -> dict[str, Any] | None:
+    """The latest deploy record of a commit."""
+    records = all_records(commit)
+    return records[-1] if records else None
+
+
+def add(commit: str, record: dict[str, Any]) -> None:
+    fetch()
+    gitops.git("notes", f"--ref={NOTES_REF}", "append", "-m", json.dumps(record, sort_keys=True), commit)
+
+
+def tags(model: str, environment: str) -> list[str]:
+    """The environment's deploy tags, oldest first: `<model>#<env>#<n>`."""
+    found = gitops.git("tag", "--list", f"{model}#{environment}#*").split()
+    return sorted(found, key=lambda tag: int(tag.rsplit("#", 1)[1]))
+
+
+def next_tag(model: str, environment: str) -> str:
+    existing = tags(model, environment)
+    return f"{model}#{environment}#{int(existing[-1].rsplit('#', 1)[1]) + 1 if existing else 1}"
+
+
+def last_deploy(model: str, environment: str) -> dict[str, Any] | None:
+    """The record of the environment's latest successful deploy, found by its latest tag."""
+    for tag in reversed(tags(model, environment)):
+        record = read(gitops.git("rev-list", "-n", "1", tag))
+        if record is not None and record.get("environment") == environment:
+            return record
+    return None
+
+
+def push(*tags: str) -> None:
+    """Merge the remote's notes, then push the tags and the notes without force; when another deploy
+    pushed notes meanwhile, merge again and retry."""
+    fetch()
+    for attempt in range(ATTEMPTS):
+        try:
+            gitops.push(*tags, NOTES_REF)
+            return
+        except gitops.GitError:
+            if attempt == ATTEMPTS - 1:
+                raise
+            fetch()
