@@ -1,7 +1,9 @@
-"""Promotion by pull request, deploy, rollback and audit, in a baked repository with a bare origin.
+"""Promotion by pull request, deploy, rollback and audit, with the baked repository's own workflows.
 
-Pull requests are simulated as GitHub merges them: a branch pushed to the origin, merged with --no-ff
-and a "Merge pull request #N" message; the reviews come from a fixture shaped like GitHub's API.
+A team clone pushes to a bare origin; tests/github.py plays GitHub (pull requests with merge refs,
+merge, squash and rebase merges, the REST API behind `gh`), and tests/workflow_runner.py runs
+promote.yml for each pull request and deploy.yml for each push, in checkouts made as actions/checkout
+makes them. Deploys go to the `local` target (a repository variable), and each is stopped by its PID.
 Merge times are set, so that `audit at` can be asked about instants between them.
 """
 
@@ -18,20 +20,25 @@ from typing import Any
 
 import pytest
 
+from . import servers
+from .github import GitHub, PullRequest
+from .workflow_runner import JobResult, for_project
+
 pytestmark = pytest.mark.e2e
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 REVIEWS = [
     {"user": {"login": "alice"}, "state": "APPROVED"},
     {"user": {"login": "bob"}, "state": "COMMENTED"},
 ]
+BRANCH = re.compile(r"(?:promote|rollback)/[\w./-]+")
 
 
-class Repo:
-    """The team's clone, with helpers that do what people and GitHub do."""
+class Team:
+    """The team's clone, and what people and GitHub do with it."""
 
-    def __init__(self, path: Path, env: dict[str, str]) -> None:
-        self.path, self.env = path, env
-        self.pr = 0
+    def __init__(self, path: Path, env: dict[str, str], github: GitHub, project_env: dict[str, str]) -> None:
+        self.path, self.env, self.github, self.project_env = path, env, github, project_env
+        self.deploys: list[dict[str, Any]] = []
 
     def run(self, *cmd: str, check: bool = True, when: datetime | None = None) -> subprocess.CompletedProcess[str]:
         env = dict(self.env)
@@ -48,95 +55,155 @@ class Repo:
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run("uv", "run", "--no-sync", "python", "-m", "penguin_species", *args, check=check)
 
-    def merge_pull_request(self, branch: str, when: datetime) -> None:
-        """The PR's gates run on its branch against main; then GitHub merges it with a merge commit."""
-        self.run("git", "switch", "--quiet", branch)
-        gates = self.make("gate", "BASE=main", check=False)
-        assert gates.returncode == 0, gates.stdout + gates.stderr
+    def sync(self) -> None:
         self.run("git", "switch", "--quiet", "main")
-        self.pr += 1
-        message = f"Merge pull request #{self.pr} from local/{branch}"
-        self.run("git", "merge", "--no-ff", "--quiet", "-m", message, branch, when=when)
-        self.run("git", "push", "--quiet", "origin", "main")
+        self.run("git", "pull", "--quiet", "--ff-only", "origin", "main")
+        self.run("git", "fetch", "--quiet", "--tags", "origin")
 
-    def deploy(self, environment: str, reviews: Path) -> dict[str, Any]:
-        out = self.make("deploy", f"ENV={environment}", f"REVIEWS={reviews}")
-        record = json.loads(out.stdout[out.stdout.index("{") :])
-        state = json.loads((self.path / ".deploy" / f"{environment}.json").read_text())
-        self.make("undeploy", f"ENV={environment}")
-        with pytest.raises(ProcessLookupError):
-            os.killpg(state["pid"], 0)  # the deployed server is gone, by its PID
-        return record
+    def workflow(self, name: str, label: str) -> Any:
+        return for_project(self.path, self.project_env, label, workflow=name, github=self.github,
+                           variables={"DEPLOY_TARGET": "local"})  # fmt: skip
+
+    def propose(self, verb: str, environment: str, *options: str) -> PullRequest:
+        """`make promote` (or rollback) pushes a branch; the team opens its pull request."""
+        out = self.make(verb, f"ENV={environment}", *options).stdout
+        branch = BRANCH.search(out)
+        assert branch, out
+        title = self.run("git", "log", "-1", "--format=%s", f"origin/{branch.group(0)}").stdout.strip()
+        return self.github.open_pull_request(branch.group(0), title)
+
+    def gates(self, pull: PullRequest, label: str, jobs: set[str] | None = None) -> dict[str, JobResult]:
+        """promote.yml for the pull request's merge ref; `jobs` limits it to some of its jobs."""
+        return self.workflow("promote.yml", label).run_all(self.github.pull_request_event(pull), only=jobs)
+
+    def deploy(self, event: Any, label: str) -> dict[str, JobResult]:
+        """deploy.yml for an event; what each job served locally is stopped by its PID, the record kept."""
+        results = self.workflow("deploy.yml", label).run_all(event)
+        for name, result in results.items():
+            state = result.workspace and result.workspace / ".deploy" / f"{name}.json"
+            if state and state.exists():
+                pid = json.loads(state.read_text())["pid"]
+                servers.stop(pid)
+                with pytest.raises(ProcessLookupError):
+                    os.killpg(pid, 0)  # nothing of the deployed server is left
+        return results
+
+
+def ok(results: dict[str, JobResult], *expected: str) -> dict[str, JobResult]:
+    failed = [r.failure() for r in results.values() if not r.ok]
+    assert not failed, "\n\n".join(failed)
+    ran = {name for name, r in results.items() if not r.skipped}
+    assert ran == set(expected), ran
+    return results
 
 
 @pytest.fixture(scope="module")
-def repo(trained: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory) -> Repo:
+def team(trained: tuple[Path, dict[str, str]]) -> Team:
     project, env = trained
     origin = project.parent / "origin.git"
     subprocess.run(["git", "clone", "--quiet", "--bare", str(project), str(origin)], check=True)
     clone = project.parent / "penguin-species-team"  # beside the local DVC remote, as the project is
     subprocess.run(["git", "clone", "--quiet", str(origin), str(clone)], check=True)
-    team = Repo(
-        clone,
-        {k: v for k, v in env.items() if k != "BENTOML_HOME"} | {"BENTOML_HOME": str(clone.parent / "team-bentoml")},
-    )
+    team_env = {k: v for k, v in env.items() if k != "BENTOML_HOME"} | {
+        "BENTOML_HOME": str(clone.parent / "team-bentoml")
+    }
+    team = Team(clone, team_env, GitHub(origin, project.parent / "promotion-github"), env)
     team.make("setup")
     team.run("uv", "run", "--no-sync", "dvc", "pull", "--quiet")
     return team
 
 
-@pytest.fixture(scope="module")
-def reviews(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("github") / "reviews.json"
-    path.write_text(json.dumps(REVIEWS))
-    return path
-
-
-def retrain(repo: Repo, when: datetime) -> None:
-    params = repo.path / "params.yaml"
-    params.write_text(params.read_text().replace("max_iter: 100", "max_iter: 150"))
-    repo.make("repro")
-    repo.run("uv", "run", "--no-sync", "dvc", "push", "--quiet")
-    repo.run("git", "add", "--all")
-    repo.run("git", "commit", "--quiet", "-m", "Retrain with more boosting iterations", when=when)
-    repo.run("git", "push", "--quiet", "origin", "main")
+def retrain(team: Team, when: datetime, **params: int) -> None:
+    path = team.path / "params.yaml"
+    text = path.read_text()
+    for name, value in params.items():
+        text = re.sub(rf"(?m)^(\s+{name}:) \S+", rf"\g<1> {value}", text, count=1)
+    path.write_text(text)
+    team.make("repro")
+    team.run("uv", "run", "--no-sync", "dvc", "push", "--quiet")
+    team.run("git", "add", "--all")
+    team.run("git", "commit", "--quiet", "-m", f"Retrain with {params}", when=when)
+    team.run("git", "push", "--quiet", "origin", "main")
 
 
 @pytest.fixture(scope="module")
-def history(repo: Repo, reviews: Path) -> dict[str, Any]:
-    """Staging v1, production v1, retrain v2, a refused shortcut, staging v2, production v2, rollback."""
-
-    def ship(verb: str, environment: str, version: int, hour: int) -> dict[str, Any]:
-        """The whole path of one change: the command, its pull request merged at T0 + hour, the deploy."""
-        repo.make(verb, f"ENV={environment}")
-        repo.merge_pull_request(f"{verb}/{environment}/penguin_species-v{version}", T0 + timedelta(hours=hour))
-        return repo.deploy(environment, reviews)
-
+def history(team: Team) -> dict[str, Any]:
+    """Staging v1, production v1 (squash), retrain v2, staging v2 (rebase), production v2, a rollback whose
+    deploy run was cancelled and is reconciled by a manual run."""
     seen: dict[str, Any] = {}
-    seen["staging v1"] = ship("promote", "staging", 1, hour=1)
-    seen["production v1"] = ship("promote", "production", 1, hour=2)
-    retrain(repo, T0 + timedelta(hours=3))
-    seen["shortcut"] = repo.make("promote", "ENV=production", "VERSION=2", check=False)
-    ship("promote", "staging", 2, hour=4)
-    seen["production v2"] = ship("promote", "production", 2, hour=5)
-    seen["rollback"] = ship("rollback", "production", 1, hour=6)
+
+    def ship(verb: str, environment: str, hour: int, how: str = "merge", full: bool = False) -> PullRequest:
+        """`make promote`, its pull request's gates (the acceptance job too when `full`), review, merge."""
+        team.sync()
+        pull = team.propose(verb, environment)
+        jobs = ("gates", "acceptance") if full else ("gates",)
+        seen[f"gates {verb} {environment} {hour}"] = ok(team.gates(pull, f"{environment}-{hour}", set(jobs)), *jobs)
+        team.github.review(pull, REVIEWS)
+        seen[f"push {hour}"] = team.github.merge(pull, how, when=(T0 + timedelta(hours=hour)).isoformat())
+        return pull
+
+    ship("promote", "staging", 1, full=True)
+    seen["deploy staging v1"] = ok(team.deploy(seen["push 1"], "deploy-1"), "plan", "staging")
+    ship("promote", "production", 2, how="squash")
+    seen["deploy production v1"] = ok(team.deploy(seen["push 2"], "deploy-2"), "plan", "production")
+    team.sync()
+    retrain(team, T0 + timedelta(hours=3), max_iter=150)
+    seen["shortcut"] = team.make("promote", "ENV=production", "VERSION=2", check=False)
+    ship("promote", "staging", 4, how="rebase")
+    seen["deploy staging v2"] = ok(team.deploy(seen["push 4"], "deploy-4"), "plan", "staging")
+    ship("promote", "production", 5)
+    seen["deploy production v2"] = ok(team.deploy(seen["push 5"], "deploy-5"), "plan", "production")
+    ship("rollback", "production", 6, full=True)
+    # GitHub cancelled the rollback's pending deploy run; a manual run reconciles.
+    seen["reconciled"] = ok(team.deploy(team.github.dispatch_event(), "deploy-reconcile"), "plan", "production")
+    seen["nothing pending"] = ok(team.deploy(team.github.dispatch_event(), "deploy-again"), "plan")
+    team.sync()
     return seen
 
 
-def test_a_deploy_serves_the_pin_and_records_it(repo: Repo, history: dict[str, Any]) -> None:
-    record = history["staging v1"]
-    assert record["result"] == "deployed; /metadata matches the pin"
-    assert record["pull_request"] == 1
-    assert record["approvers"] == ["alice"] and record["reviewers"] == ["alice", "bob"]
-    assert record["tag"] == "penguin_species#staging#1"
-    tags = repo.run("git", "ls-remote", "--tags", "origin").stdout
-    assert "refs/tags/penguin_species#production#3" in tags  # v1, v2, then the rollback
-    notes = repo.run("git", "ls-remote", "origin", "refs/notes/deployments").stdout
-    assert notes.strip()
+def test_each_deploy_serves_the_pin_and_keeps_its_record(team: Team, history: dict[str, Any]) -> None:
+    staging = history["deploy staging v1"]["staging"].output
+    assert "deployed; /metadata matches the pin" in staging
+    team.run("git", "fetch", "--quiet", "origin", "refs/notes/deployments:refs/notes/deployments")
+    tags = team.run("git", "tag", "--list", "penguin_species#*").stdout.split()
+    assert sorted(tags) == sorted(
+        ["penguin_species#staging#1", "penguin_species#staging#2", "penguin_species#production#1",
+         "penguin_species#production#2", "penguin_species#production#3"]
+    )  # fmt: skip
+    records = [json.loads(line) for tag in tags for line in
+               team.run("git", "notes", "--ref=deployments", "show", f"{tag}^{{commit}}").stdout.splitlines() if line]  # fmt: skip
+    assert len(records) == 5  # five deploys in a row: none lost its record
+    first = next(r for r in records if r["tag"] == "penguin_species#staging#1")
+    assert first["pull_request"] == 1 and first["approvers"] == ["alice"] and first["reviewers"] == ["alice", "bob"]
+    # The reviews were read from each merged pull request, by the plan job, with a token.
+    reviews = [c for c in team.github.calls() if "/reviews" in " ".join(c["args"])]
+    assert {re.search(r"pulls/(\d+)/reviews", " ".join(c["args"])).group(1) for c in reviews} == {
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+    }  # type: ignore[union-attr]
+    assert all(c["token"] for c in reviews)
 
 
-def test_promotion_commits_carry_trailers(repo: Repo, history: dict[str, Any]) -> None:
-    body = repo.run("git", "log", "-1", "--format=%B", "origin/promote/production/penguin_species-v2").stdout
+def test_the_gates_report_on_the_pull_request(team: Team, history: dict[str, Any]) -> None:
+    gates = history["gates promote staging 1"]["gates"]
+    assert "## Promote penguin_species version 1 to staging: pass" in gates.output
+    comments = team.github.state["comments"]["1"]
+    assert len(comments) == 1 and comments[0]["body"].startswith("<!-- promotion-gates -->\n## Promote")
+
+
+def test_promotion_commits_carry_trailers(team: Team, history: dict[str, Any]) -> None:
+    body = team.run(
+        "git",
+        "log",
+        "-1",
+        "--no-merges",
+        "--format=%B",
+        "--grep=Promote penguin_species v2 to production",
+        "origin/main",
+    ).stdout
     for trailer in ("Model: penguin_species", "Model-Version: 2", "Environment: production", "Promoted-From: staging"):
         assert trailer in body
     assert "Artifact-Sha256: " in body and "Data-Version: " in body
@@ -148,10 +215,15 @@ def test_production_refuses_a_model_staging_does_not_run(history: dict[str, Any]
     assert "order: staging runs version 1" in refused.stderr
 
 
-def test_audit_at_answers_for_every_instant(repo: Repo, history: dict[str, Any]) -> None:
+def test_a_cancelled_deploy_is_reconciled_by_the_next_run(history: dict[str, Any]) -> None:
+    assert history["reconciled"]["plan"].outputs["production"] == "true"
+    assert history["nothing pending"]["production"].skipped and history["nothing pending"]["staging"].skipped
+
+
+def test_audit_at_answers_for_every_instant(team: Team, history: dict[str, Any]) -> None:
     def version_at(hours: float) -> str | None:
         when = (T0 + timedelta(hours=hours)).isoformat()
-        result = repo.cli("audit", "at", when, "--env", "production", "--json", check=False)
+        result = team.cli("audit", "at", when, "--env", "production", "--json", check=False)
         return json.loads(result.stdout)["entry"]["version"] if result.returncode == 0 else None
 
     assert version_at(0.5) is None
@@ -160,47 +232,160 @@ def test_audit_at_answers_for_every_instant(repo: Repo, history: dict[str, Any])
     assert version_at(4.5) == "1"
     assert version_at(5.5) == "2"
     assert version_at(7) == "1"  # the rollback
-    history_md = repo.make("audit").stdout
+    history_md = team.make("audit").stdout
     assert "| rollback |" in history_md and "#5" in history_md and "alice" in history_md
+    assert "direct push" not in history_md  # the squash and the rebase merges are reviewed pull requests
+
+
+def test_report_and_performance_stage_compare_against_the_production_pin(team: Team, history: dict[str, Any]) -> None:
+    """With production.yaml pinned, the report and the performance stage both run the comparison."""
+    team.make("report")
+    report = (team.path / "build/report.md").read_text()
+    assert "Against production, version 1 (deploy/environments/production.yaml): no regression" in report, report
+    assert "none of which either model trained on" in report
+    stage = team.run("uv", "run", "--no-sync", "pytest", "tests/performance", "-rs", "-p", "no:cacheprovider")
+    team.run("git", "checkout", "--", "reports")  # the stage rewrote its latency report: leave the clone clean
+    assert "passed" in stage.stdout and "skipped" not in stage.stdout, stage.stdout[-2000:]
+
+
+def craft(team: Team, branch: str, environment: str, source: str, promoted_from: str, *, edit: str = "") -> PullRequest:
+    """A pull request with a pin made by hand: the model recorded at `source`, evaluated today."""
+    team.run("git", "switch", "--quiet", "--create", branch, "origin/main")
+    code = f"""
+from penguin_species.release import gitops, gates, pins
+lineage = pins.Lineage.model_validate_json(gitops.show({source!r}, "models/lineage.json"))
+pin = pins.Pin(environment={environment!r}, promoted_from={promoted_from!r}, source_commit={source!r}, model=lineage,
+               evaluation=gates.evaluate_pin(lineage, {source!r}))
+{edit}
+pins.write(pin)
+"""
+    team.run("uv", "run", "--no-sync", "python", "-c", code)
+    team.run("git", "add", "deploy/environments")
+    team.run(
+        "git",
+        "commit",
+        "--quiet",
+        "-m",
+        f"Crafted: {branch}\n\nEnvironment: {environment}\n",
+        "--",
+        "deploy/environments",
+    )
+    team.run("git", "push", "--quiet", "origin", branch)
+    team.run("git", "switch", "--quiet", "main")
+    return team.github.open_pull_request(branch, branch)
+
+
+def refused(team: Team, pull: PullRequest, label: str, reason: str) -> None:
+    result = team.gates(pull, label, {"gates"})["gates"]
+    assert not result.ok, result.output[-2000:]
+    assert reason in result.output, result.output[-3000:]
+    assert "Traceback" not in result.output
+
+
+def lineage_commit(team: Team, version: str) -> str:
+    log = team.run("git", "log", "--format=%H", "origin/main", "--", "models/lineage.json").stdout.split()
+    for sha in log:
+        if json.loads(team.run("git", "show", f"{sha}:models/lineage.json").stdout)["registry_version"] == version:
+            return sha
+    raise AssertionError(f"version {version} is not recorded on main")
+
+
+def test_each_gate_refuses_a_pull_request_that_breaks_it(team: Team, history: dict[str, Any]) -> None:
+    """Staging runs v2 and production v1 (the rollback): each pull request below breaks one gate."""
+    v1, v2 = lineage_commit(team, "1"), lineage_commit(team, "2")
+    order = craft(team, "break/order", "production", v1, "staging")
+    refused(
+        team, order, "refuse-order", "staging runs version 2 on origin/main; production only takes what staging runs"
+    )
+    forged = "pin = pin.model_copy(update={'model': pin.model.model_copy(update={'metrics': {'accuracy': 1.0}})})"
+    refused(team, craft(team, "break/record", "staging", v2, "candidate", edit=forged), "refuse-record",
+            "differs from models/lineage.json")  # fmt: skip
+    back = team.gates(craft(team, "allow/rollback", "staging", v1, "rollback"), "allow-rollback", {"gates"})["gates"]
+    assert back.ok, back.failure()  # the control: staging ran v1, so it may go back to it
+
+    # Two pins in one pull request; a pin with the thresholds changed beside it.
+    for branch, start, path, change in [
+        ("break/two-pins", "break/order", "deploy/environments/staging.yaml", lambda t: t + "# edited\n"),
+        ("break/beside", "break/record", "params.yaml", lambda t: t.replace("accuracy: 0.90", "accuracy: 0.10")),
+    ]:
+        team.run("git", "switch", "--quiet", "--create", branch, f"origin/{start}")
+        (team.path / path).write_text(change((team.path / path).read_text()))
+        team.run("git", "commit", "--quiet", "-am", f"Change {path} too")
+        team.run("git", "push", "--quiet", "origin", branch)
+        team.run("git", "switch", "--quiet", "main")
+        pull = team.github.open_pull_request(branch)
+        refused(team, pull, f"refuse-{branch.split('/')[1]}", "exactly one pin file and nothing else")
+
+    # A worse model (fewer boosting rounds) meets the thresholds but trails what staging runs; production
+    # never ran it, so it cannot be a rollback there.
+    retrain(team, T0 + timedelta(hours=8), max_iter=5)
+    v3 = lineage_commit(team, "3")
+    refused(team, craft(team, "break/regression", "staging", v3, "candidate"), "refuse-regression", "worse on accuracy")
+    refused(team, craft(team, "break/never-ran", "production", v3, "rollback"), "refuse-never-ran",
+            "it never ran in production")  # fmt: skip
+
+    # Thresholds raised on the default branch refuse a promotion that met the old ones.
+    params = team.path / "params.yaml"
+    params.write_text(params.read_text().replace("accuracy: 0.90", "accuracy: 0.999"))
+    team.run("git", "commit", "--quiet", "-am", "Raise the accuracy threshold")
+    team.run("git", "push", "--quiet", "origin", "main")
+    refused(team, craft(team, "break/thresholds", "production", v2, "staging"), "refuse-thresholds",
+            "| thresholds | FAIL | failed: accuracy")  # fmt: skip
 
 
 def test_audit_verify_passes_then_names_a_direct_push_and_a_tampered_artifact(
-    repo: Repo, history: dict[str, Any]
+    team: Team, history: dict[str, Any]
 ) -> None:
-    assert repo.cli("audit", "verify").returncode == 0
+    assert team.cli("audit", "verify").returncode == 0, team.cli("audit", "verify", check=False).stdout
 
-    # An auditor's clone: no DVC cache, only git (with the notes) and the DVC remote.
-    auditor = repo.path.parent / "penguin-species-auditor"
-    subprocess.run(["git", "clone", "--quiet", str(repo.path.parent / "origin.git"), str(auditor)], check=True)
-    subprocess.run(["git", "fetch", "--quiet", "origin", "refs/notes/*:refs/notes/*"], cwd=auditor, check=True)
-    audit = [str(repo.path / ".venv/bin/python"), "-m", "penguin_species", "audit", "verify", "--json"]
-    clean = subprocess.run(audit, cwd=auditor, env=repo.env, capture_output=True, text=True)
+    # An auditor's clone: no DVC cache, only git (the notes are fetched by `audit`) and the DVC remote.
+    auditor = team.path.parent / "penguin-species-auditor"
+    subprocess.run(["git", "clone", "--quiet", str(team.github.origin), str(auditor)], check=True)
+    audit = [str(team.path / ".venv/bin/python"), "-m", "penguin_species", "audit", "verify", "--json"]
+    clean = subprocess.run(audit, cwd=auditor, env=team.env, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
-    pin = repo.path / "deploy/environments/production.yaml"
+    pin = team.path / "deploy/environments/production.yaml"
     pin.write_text(pin.read_text().replace("promoted_from: rollback", "promoted_from: staging"))
-    repo.run("git", "commit", "--quiet", "-am", "Edit the production pin by hand", when=T0 + timedelta(hours=7))
-    repo.run("git", "push", "--quiet", "origin", "main")
+    team.run("git", "commit", "--quiet", "-am", "Edit the production pin by hand", when=T0 + timedelta(hours=9))
+    team.run("git", "push", "--quiet", "origin", "main")
     subprocess.run(["git", "pull", "--quiet"], cwd=auditor, check=True)
     # Tamper with version 1's artifact in the DVC remote.
-    v1 = repo.run(
-        "git", "show", "origin/promote/production/penguin_species-v1:deploy/environments/production.yaml"
-    ).stdout
-    source = next(line.split(": ")[1] for line in v1.splitlines() if line.startswith("source_commit"))
-    lock = repo.run("git", "show", f"{source}:dvc.lock").stdout
+    source = lineage_commit(team, "1")
+    lock = team.run("git", "show", f"{source}:dvc.lock").stdout
     artifact_md5 = lock.split("path: models/model.joblib")[1].split("md5: ")[1].split()[0]
-    stored = repo.path.parent / "penguin-species-dvc-storage" / "files" / "md5" / artifact_md5[:2] / artifact_md5[2:]
+    stored = team.path.parent / "penguin-species-dvc-storage" / "files" / "md5" / artifact_md5[:2] / artifact_md5[2:]
     stored.chmod(0o644)  # DVC stores files read-only
     stored.write_bytes(stored.read_bytes() + b"tampered")
 
-    broken = subprocess.run(audit, cwd=auditor, env=repo.env, capture_output=True, text=True)
+    broken = subprocess.run(audit, cwd=auditor, env=team.env, capture_output=True, text=True)
     assert broken.returncode == 1
     violations = json.loads(broken.stdout)["violations"]
     assert any("without a merged pull request (a direct push)" in v for v in violations), violations
     assert any("version 1" in v and ("does not match" in v or "cannot be retrieved" in v) for v in violations), (
         violations
     )
+    # A pull request rolling staging back to v1, whose stored artifact is now tampered with, is refused.
+    # DVC may notice the corruption itself ("cannot be retrieved") before the digest check does.
+    refused(team, rollback_to_first(team, "staging"), "refuse-tampered", f"models/model.joblib at {source[:12]}")
     shutil.rmtree(auditor)
+
+
+def rollback_to_first(team: Team, environment: str) -> PullRequest:
+    """A pull request restoring the environment's first pin as a rollback, copied as it was (not re-evaluated)."""
+    path = f"deploy/environments/{environment}.yaml"
+    first = team.run("git", "log", "--format=%H", "origin/main", "--", path).stdout.split()[-1]
+    text = team.run("git", "show", f"{first}:{path}").stdout.replace(
+        "promoted_from: candidate", "promoted_from: rollback"
+    )
+    team.run("git", "switch", "--quiet", "--create", f"break/tampered-{environment}", "origin/main")
+    (team.path / path).write_text(text)
+    team.run(
+        "git", "commit", "--quiet", "-am", f"Roll {environment} back to its first model\n\nEnvironment: {environment}\n"
+    )
+    team.run("git", "push", "--quiet", "origin", f"break/tampered-{environment}")
+    team.run("git", "switch", "--quiet", "main")
+    return team.github.open_pull_request(f"break/tampered-{environment}")
 
 
 @pytest.mark.parametrize(
@@ -216,13 +401,13 @@ def test_audit_verify_passes_then_names_a_direct_push_and_a_tampered_artifact(
     ids=["bad digest", "unknown field", "unknown environment"],
 )
 def test_a_malformed_pin_is_refused_naming_the_field(
-    repo: Repo, history: dict[str, Any], breakage: Any, field: str
+    team: Team, history: dict[str, Any], breakage: Any, field: str
 ) -> None:
-    pin = repo.path / "deploy/environments/staging.yaml"
+    pin = team.path / "deploy/environments/staging.yaml"
     original = pin.read_text()
     pin.write_text(breakage(original))
     try:
-        result = repo.make("check-pins", check=False)
+        result = team.make("check-pins", check=False)
     finally:
         pin.write_text(original)
     assert result.returncode != 0

@@ -1,4 +1,5 @@
-"""The generated ci.yml, run job by job on this machine, passes; each deliberate breakage fails its stage."""
+"""The generated ci.yml, run job by job on this machine for a pull request and for a push to the default
+branch, passes; each deliberate breakage, brought by a pull request, fails its stage."""
 
 from __future__ import annotations
 
@@ -10,20 +11,60 @@ from pathlib import Path
 
 import pytest
 
+from .github import Event, GitHub
 from .workflow_runner import for_project as runner
 
 pytestmark = pytest.mark.e2e
 
 
-def test_every_job_of_ci_yml_passes(trained: tuple[Path, dict[str, str]], capsys: pytest.CaptureFixture[str]) -> None:
+def pull_request(trained: tuple[Path, dict[str, str]], branch: str, label: str) -> tuple[GitHub, Event]:
+    """A pull request from `branch` into the default branch, and the event its CI run gets."""
+    project, _ = trained
+    github = GitHub(project, project.parent / f"{label}-github")
+    return github, github.pull_request_event(github.open_pull_request(branch))
+
+
+def test_every_job_of_ci_yml_passes_for_a_pull_request_and_a_push(
+    trained: tuple[Path, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
     project, env = trained
-    results = runner(project, env, "ci-green").run_all()
+
+    def green(worktree: Path) -> None:
+        (worktree / "README.md").write_text((worktree / "README.md").read_text() + "\nA change that breaks nothing.\n")
+
+    commit_breakage(trained, "green", green)
+    github, event = pull_request(trained, "break/green", "ci-green")
+    results = runner(project, env, "ci-green", github=github).run_all(event)
     times = {name: round(r.seconds, 1) for name, r in results.items()}
     with capsys.disabled():  # the stage times belong in the CI log
         print(f"\nci.yml job wall times (s): {json.dumps(times)}")
     failed = [r.failure() for r in results.values() if not r.ok or r.skipped]
     assert not failed, "\n\n".join(failed)
     assert set(results) == {"lint", "unit", "data", "performance", "build", "acceptance", "report"}
+    (comment,) = github.comments(github.pulls[1])  # one comment, the report, on the right pull request
+    assert comment.startswith("<!-- model-report -->\n## Model report")
+    assert (
+        comment.removeprefix("<!-- model-report -->\n") == (results["report"].workspace / "build/report.md").read_text()
+    )  # type: ignore[operator]
+
+    # The push to the default branch runs the same stages, and no report (there is no pull request).
+    main = github.sha("refs/heads/main")
+    pushed = runner(project, env, "ci-push", github=github).run_all(github.push_event(f"{main}^", main))
+    assert {n for n, r in pushed.items() if r.ok and not r.skipped} == set(results) - {"report"}
+    assert pushed["report"].skipped
+
+
+def test_a_pull_request_from_a_fork_gets_a_notice_not_a_failed_report(trained: tuple[Path, dict[str, str]]) -> None:
+    """A fork's token cannot comment: the report goes to the job summary and the job still passes."""
+    project, env = trained
+    commit_breakage(trained, "fork", lambda worktree: (worktree / "CHANGES.md").write_text("From a fork.\n"))
+    github = GitHub(project, project.parent / "ci-fork-github")
+    event = github.pull_request_event(github.open_pull_request("break/fork", fork=True))
+    results = runner(project, env, "ci-fork", github=github).run_all(event, only={"performance", "report"})
+    report = results["report"]
+    assert report.ok, report.failure()
+    assert "a pull request from a fork cannot be commented on" in report.output
+    assert not [c for c in github.calls() if "comments" in " ".join(c["args"])]
 
 
 def dvc(project: Path, worktree: Path, env: dict[str, str], *args: str) -> None:
@@ -88,8 +129,9 @@ DATA_BREAKAGES = {
 @pytest.mark.parametrize("name", list(DATA_BREAKAGES))
 def test_bad_data_fails_the_data_stage_with_a_report(trained: tuple[Path, dict[str, str]], name: str) -> None:
     edit, expected = DATA_BREAKAGES[name]
-    sha = commit_breakage(trained, name, edit_raw_data(trained, edit))
-    result = runner(*trained, f"ci-{name}").run_job("data", sha)
+    commit_breakage(trained, name, edit_raw_data(trained, edit))
+    github, event = pull_request(trained, f"break/{name}", f"ci-{name}")
+    result = runner(*trained, f"ci-{name}", github=github).run_job("data", event)
     assert not result.ok
     assert result.steps[-1].name == "make test-data", result.failure()
     for fragment in expected:
@@ -107,8 +149,9 @@ def test_a_degraded_model_fails_the_performance_stage(trained: tuple[Path, dict[
         )
         params.write_text(text)
 
-    sha = commit_breakage(trained, "degraded-model", degrade)
-    result = runner(*trained, "ci-degraded-model").run_job("performance", sha)
+    commit_breakage(trained, "degraded-model", degrade)
+    github, event = pull_request(trained, "break/degraded-model", "ci-degraded-model")
+    result = runner(*trained, "ci-degraded-model", github=github).run_job("performance", event)
     assert not result.ok
     assert "the model fails the quality gate" in result.output
     assert "FAIL" in result.output
@@ -122,11 +165,14 @@ def test_a_broken_service_contract_fails_acceptance(trained: tuple[Path, dict[st
         assert broken != text
         service.write_text(broken)
 
-    sha = commit_breakage(trained, "broken-contract", reverse_answers)
-    ci = runner(*trained, "ci-broken-contract")
+    commit_breakage(trained, "broken-contract", reverse_answers)
+    github, event = pull_request(trained, "break/broken-contract", "ci-broken-contract")
+    ci = runner(*trained, "ci-broken-contract", github=github)
+    done = {}
     for job in ("performance", "build"):
-        assert ci.run_job(job, sha).ok
-    result = ci.run_job("acceptance", sha)
+        done[job] = ci.run_job(job, event, done)
+        assert done[job].ok, done[job].failure()
+    result = ci.run_job("acceptance", event, done)
     assert not result.ok
     assert "test_predict_returns_the_offline_predictions_for_the_golden_set FAILED" in result.output or (
         "FAILED tests/acceptance/test_service.py::test_predict_returns_the_offline_predictions" in result.output

@@ -1,13 +1,31 @@
 """Run a GitHub Actions workflow's jobs on this machine, as GitHub would, for the template's tests.
 
-Each job starts from a fresh clone of the repository (a fresh runner), runs its `run:` steps in order
-with `bash -eo pipefail` and the GITHUB_* variables GitHub sets, and replaces each `uses:` step by a
-local equivalent (ACTIONS below). An action with no local equivalent is an error, so a workflow cannot
-grow a step that the template's tests silently skip. Jobs run in the order their `needs` give.
+A workflow runs for an event (tests/github.py makes them: a pull request's merge ref, a push, a manual
+dispatch) only if its `on:` declares that event and its `paths:` filter matches the changed files.
+Each job starts in an empty folder (a fresh runner). `actions/checkout` is done as the action does it:
+`git init`, fetch from the origin (depth 1, or everything and the tags with `fetch-depth: 0`), then for
+a pull request a detached HEAD at `refs/pull/<n>/merge` with no local branch at all, and for a push a
+local branch at the pushed commit; git notes are never fetched. Run steps get `bash -eo pipefail` and
+the variables GitHub sets (GITHUB_EVENT_PATH holds a payload shaped like GitHub's), only the `secrets`
+and `vars` a test gives, and `gh` is the recording stand-in of tests/github.py. Step and job `if:`,
+`steps.<id>.outputs`, job `outputs` and `needs.<job>.result`/`outputs` work as GitHub evaluates them.
+Any `uses:` without a local equivalent (ACTIONS below) fails its step, so a workflow cannot grow a step
+that the tests silently skip.
+
+How this is kinder than GitHub, and what covers the gap:
+- Jobs run one after another on one machine; GitHub runs independent jobs in parallel on fresh VMs.
+  Each job still gets its own workspace, BentoML store and MLflow database (for_project).
+- The origin is a folder; a relative DVC remote configured in the repository (`../<slug>-dvc-storage`)
+  resolves beside it, where on GitHub it would not exist: issue "team stack" handles that case.
+- `actions/cache` restores nothing (a cache only saves time); `setup-uv` checks uv is on PATH.
+- `environment:` reviewers and `concurrency:` groups are not simulated: they gate when a job runs, not
+  what it does; the reconciliation that makes a cancelled deploy harmless is tested directly.
+- The expression language is the subset these workflows use, evaluated by Python.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -22,7 +40,10 @@ from typing import Any
 
 import yaml
 
+from .github import Event, GitHub
+
 EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
+STATUS_FUNCTIONS = re.compile(r"\b(always|success|failure|cancelled)\(\)")
 
 
 class Context(dict[str, Any]):
@@ -32,18 +53,57 @@ class Context(dict[str, Any]):
         value = self.get(name, "")
         return Context(value) if isinstance(value, dict) else value
 
+    def __getitem__(self, name: str) -> Any:
+        value = self.get(name, "")
+        return Context(value) if isinstance(value, dict) else value
 
-def evaluate(expression: str, contexts: dict[str, Any]) -> Any:
-    """The small subset of GitHub's expression language that workflows here use."""
+
+def evaluate(expression: str, contexts: dict[str, Any], status: str = "success") -> Any:
+    """The small subset of GitHub's expression language that the workflows here use."""
     python = expression.replace("&&", " and ").replace("||", " or ")
     python = re.sub(r"!(?!=)", " not ", python)
-    namespace = {name: Context(value) for name, value in contexts.items()}
-    namespace["hashFiles"] = lambda *patterns: "local"
+    namespace: dict[str, Any] = {name: Context(value) for name, value in contexts.items()}
+    namespace.update(
+        hashFiles=lambda *patterns: "local",
+        format=lambda text, *args: re.sub(r"\{(\d+)\}", lambda m: str(args[int(m.group(1))]), text),
+        always=lambda: True,
+        success=lambda: status == "success",
+        failure=lambda: status == "failure",
+        cancelled=lambda: False,
+    )
     return eval(python, {"__builtins__": {}}, namespace)  # our own workflow files, in a test
 
 
 def substitute(text: str, contexts: dict[str, Any]) -> str:
     return EXPRESSION.sub(lambda m: str(evaluate(m.group(1), contexts)), text)
+
+
+def condition(spec: dict[str, Any]) -> str:
+    """A step's or job's `if:`, with GitHub's implicit `success() &&` when it names no status function."""
+    text = str(spec.get("if", "success()")).strip()
+    text = EXPRESSION.sub(lambda m: m.group(1), text)
+    return text if STATUS_FUNCTIONS.search(text) else f"success() && ({text})"
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """$GITHUB_OUTPUT's `name=value` lines and `name<<DELIMITER` blocks."""
+    outputs: dict[str, str] = {}
+    if not path.exists():
+        return outputs
+    lines = iter(path.read_text().splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            block = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                block.append(inner)
+            outputs[name] = "\n".join(block)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+    return outputs
 
 
 @dataclass
@@ -52,6 +112,7 @@ class StepResult:
     returncode: int
     seconds: float
     output: str
+    skipped: bool = False
 
 
 @dataclass
@@ -61,16 +122,23 @@ class JobResult:
     seconds: float = 0.0
     skipped: bool = False
     steps: list[StepResult] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    workspace: Path | None = None
+
+    @property
+    def result(self) -> str:
+        return "skipped" if self.skipped else "success" if self.ok else "failure"
 
     @property
     def output(self) -> str:
-        return "\n".join(f"--- {s.name} (exit {s.returncode})\n{s.output}" for s in self.steps)
+        return "\n".join(f"--- {s.name} (exit {s.returncode})\n{s.output}" for s in self.steps if not s.skipped)
 
     def failure(self, tail: int = 3000) -> str:
         """The failing step and the end of its output: what a reader of the CI log needs."""
         if self.skipped:
             return f"{self.name}: skipped"
-        step = self.steps[-1]
+        failed = [s for s in self.steps if s.returncode != 0] or self.steps[-1:]
+        step = failed[0]
         return f"{self.name}: step {step.name!r} exited {step.returncode}:\n{step.output[-tail:]}"
 
 
@@ -83,13 +151,33 @@ class Job:
     env: dict[str, str]
     artifacts: Path
     origin: Path
-    sha: str
+    event: Event
 
 
 def checkout(job: Job, inputs: dict[str, str]) -> str:
-    subprocess.run(["git", "clone", "--quiet", str(job.origin), str(job.workspace)], check=True)
-    subprocess.run(["git", "checkout", "--quiet", job.sha], cwd=job.workspace, check=True)
-    return f"cloned {job.origin} at {job.sha[:12]}"
+    """As actions/checkout does it: a new repository that fetches only what the event and the depth give."""
+    workspace, event = job.workspace, job.event
+    run = {"cwd": workspace, "check": True, "capture_output": True}
+    workspace.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "--quiet"], **run)  # type: ignore[call-overload]
+    subprocess.run(["git", "remote", "add", "origin", job.origin.resolve().as_uri()], **run)  # type: ignore[call-overload]
+    remote = f"refs/remotes/pull/{event.ref.split('/')[2]}/merge" if event.name == "pull_request" else (
+        f"refs/remotes/origin/{event.ref.removeprefix('refs/heads/')}"
+    )  # fmt: skip
+    if str(inputs.get("fetch-depth", "1")) == "0":
+        refspecs = ["+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*", f"+{event.ref}:{remote}"]
+        subprocess.run(["git", "fetch", "--quiet", "--prune", "origin", *refspecs], **run)  # type: ignore[call-overload]
+    else:
+        subprocess.run(["git", "fetch", "--quiet", "--depth=1", "--no-tags", "origin", f"+{event.ref}:{remote}"], **run)  # type: ignore[call-overload]
+    found = subprocess.run(["git", "rev-parse", remote], capture_output=True, text=True, cwd=workspace).stdout.strip()
+    if found != event.sha:
+        raise RuntimeError(f"{event.ref} is at {found[:12]}, the event says {event.sha[:12]}")
+    if event.name == "pull_request":
+        subprocess.run(["git", "checkout", "--quiet", "--detach", remote], **run)  # type: ignore[call-overload]
+        return f"detached HEAD at {event.ref} ({event.sha[:12]}), no local branch"
+    branch = event.ref.removeprefix("refs/heads/")
+    subprocess.run(["git", "checkout", "--quiet", "-B", branch, remote], **run)  # type: ignore[call-overload]
+    return f"branch {branch} at {event.sha[:12]}"
 
 
 def tool_on_path(tool: str) -> Callable[[Job, dict[str, str]], str]:
@@ -135,19 +223,6 @@ def download(job: Job, inputs: dict[str, str]) -> str:
     return f"artifact {inputs['name']!r} -> {inputs.get('path', '.')}"
 
 
-def github_script(job: Job, inputs: dict[str, str]) -> str:
-    """No GitHub API here: check the files the script reads exist, and keep what it would post."""
-    files = re.findall(r"readFileSync\(\"([^\"]+)\"", inputs["script"])
-    for name in files:
-        text = (job.workspace / name).read_text()
-        if not text.strip():
-            raise RuntimeError(f"{name} is empty")
-        outbox = job.artifacts / "outbox"
-        outbox.mkdir(parents=True, exist_ok=True)
-        (outbox / f"{job.name}-{Path(name).name}").write_text(text)
-    return f"would post {', '.join(files)}"
-
-
 ACTIONS: dict[str, Callable[[Job, dict[str, str]], str]] = {
     "actions/checkout": checkout,
     "astral-sh/setup-uv": tool_on_path("uv"),
@@ -155,19 +230,43 @@ ACTIONS: dict[str, Callable[[Job, dict[str, str]], str]] = {
     "actions/cache": no_cache,
     "actions/upload-artifact": upload,
     "actions/download-artifact": download,
-    "actions/github-script": github_script,
 }
+
+
+def triggered(workflow: dict[str, Any], event: Event) -> bool:
+    """Whether the workflow's `on:` takes this event, its branches and its paths."""
+    on = workflow.get(True, workflow.get("on"))  # YAML 1.1 reads a bare `on` as True
+    if isinstance(on, str | list):
+        return event.name in ([on] if isinstance(on, str) else on)
+    if event.name not in on:
+        return False
+    spec = on[event.name] or {}
+    branch = event.base_ref if event.name == "pull_request" else event.ref.removeprefix("refs/heads/")
+    if "branches" in spec and not any(fnmatch.fnmatch(branch, pattern) for pattern in spec["branches"]):
+        return False
+    if "paths" in spec and event.name != "workflow_dispatch":
+        return any(fnmatch.fnmatch(path, pattern) for path in event.changed for pattern in spec["paths"])
+    return True
 
 
 class Runner:
     def __init__(
-        self, workflow: Path, origin: Path, label: str, *, event: str = "pull_request", env: dict[str, str]
+        self,
+        workflow: Path,
+        github: GitHub,
+        label: str,
+        *,
+        env: dict[str, str],
+        secrets: dict[str, str] | None = None,
+        variables: dict[str, str] | None = None,
     ) -> None:
-        """Jobs run in folders named `<label>-…` beside `origin`, so relative paths in the repository
+        """Jobs run in folders named `<label>-…` beside the origin, so relative paths in the repository
         (a local DVC remote such as `../<project>-dvc-storage`) resolve as they do for the origin."""
+        self.file = workflow.name
         self.workflow = yaml.safe_load(workflow.read_text())
-        self.origin, self.label, self.event, self.base_env = origin, label, event, env
-        self.work = origin.parent
+        self.github, self.label, self.base_env = github, label, env
+        self.secrets, self.variables = dict(secrets or {}), dict(variables or {})
+        self.work = github.origin.parent
         self.artifacts = self.work / f"{label}-artifacts"
 
     @property
@@ -183,82 +282,94 @@ class Runner:
         needs = job.get("needs", [])
         return [needs] if isinstance(needs, str) else list(needs)
 
-    def run_all(self, ref: str = "HEAD") -> dict[str, JobResult]:
+    def run_all(self, event: Event, only: set[str] | None = None) -> dict[str, JobResult]:
+        """Every job, in the order `needs` gives; None of them if the workflow does not take the event."""
+        if not triggered(self.workflow, event):
+            return {}
+        shutil.rmtree(self.artifacts, ignore_errors=True)
         results: dict[str, JobResult] = {}
         for name in self.order():
-            if not all(results[n].ok for n in self._needs(self.jobs[name])):
-                results[name] = JobResult(name, ok=False, skipped=True)
+            if only is not None and name not in only:
                 continue
-            results[name] = self.run_job(name, ref)
+            results[name] = self.run_job(name, event, results)
         return results
 
-    def run_job(self, name: str, ref: str = "HEAD") -> JobResult:
+    def run_job(self, name: str, event: Event, done: dict[str, JobResult] | None = None) -> JobResult:
         spec = self.jobs[name]
-        sha = subprocess.run(["git", "rev-parse", ref], cwd=self.origin, capture_output=True, text=True, check=True)
+        done = done or {}
         workspace = self.work / f"{self.label}-job-{name}"
         shutil.rmtree(workspace, ignore_errors=True)
         temp = self.work / f"{self.label}-temp-{name}"
-        temp.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(temp, ignore_errors=True)
+        temp.mkdir(parents=True)
+        (temp / "event.json").write_text(json.dumps(event.payload))
         github = {
-            "event_name": self.event,
-            "sha": sha.stdout.strip(),
-            "ref": "refs/pull/1/merge" if self.event == "pull_request" else "refs/heads/main",
-            "base_ref": "main" if self.event == "pull_request" else "",
-            "head_ref": "feature" if self.event == "pull_request" else "",
-            "repository": f"local/{self.origin.name}",
-            "workspace": str(workspace),
-            "workflow": self.workflow.get("name", ""),
-            "job": name,
-            "event": {"pull_request": {"number": 1}} if self.event == "pull_request" else {},
-        }
+            "event_name": event.name, "sha": event.sha, "ref": event.ref, "base_ref": event.base_ref,
+            "head_ref": event.head_ref, "repository": self.github.repository, "workspace": str(workspace),
+            "workflow": self.workflow.get("name", ""), "job": name, "event": event.payload, "token": "ghs-test-token",
+        }  # fmt: skip
+        needs = {n: {"result": done[n].result, "outputs": done[n].outputs} for n in self._needs(spec) if n in done}
+        status = "success" if all(n["result"] == "success" for n in needs.values()) else "failure"
+        contexts: dict[str, Any] = {"github": github, "runner": {"temp": str(temp), "os": "Linux"}, "needs": needs,
+                                    "secrets": self.secrets, "vars": self.variables, "steps": {}}  # fmt: skip
+        if not evaluate(condition(spec), contexts, status):
+            return JobResult(name, ok=True, skipped=True)
         env = dict(self.base_env)
+        env["PATH"] = f"{self.github.bin}{os.pathsep}{env['PATH']}"
         env.update(
             CI="true", GITHUB_ACTIONS="true", GITHUB_WORKFLOW=github["workflow"], GITHUB_JOB=name,
-            GITHUB_RUN_ID="1", GITHUB_RUN_NUMBER="1", GITHUB_SHA=github["sha"], GITHUB_REF=github["ref"],
-            GITHUB_EVENT_NAME=self.event, GITHUB_BASE_REF=github["base_ref"], GITHUB_HEAD_REF=github["head_ref"],
-            GITHUB_REPOSITORY=github["repository"], GITHUB_WORKSPACE=str(workspace), RUNNER_OS="Linux",
-            RUNNER_TEMP=str(temp), GITHUB_OUTPUT=str(temp / "output"), GITHUB_ENV=str(temp / "env"),
-            GITHUB_PATH=str(temp / "path"), GITHUB_STEP_SUMMARY=str(temp / "summary"),
-            GITHUB_EVENT_PATH=str(temp / "event.json"),
+            GITHUB_RUN_ID="1", GITHUB_RUN_NUMBER="1", GITHUB_SHA=event.sha, GITHUB_REF=event.ref,
+            GITHUB_EVENT_NAME=event.name, GITHUB_BASE_REF=event.base_ref, GITHUB_HEAD_REF=event.head_ref,
+            GITHUB_REPOSITORY=self.github.repository, GITHUB_WORKSPACE=str(workspace), RUNNER_OS="Linux",
+            RUNNER_TEMP=str(temp), GITHUB_ENV=str(temp / "env"), GITHUB_PATH=str(temp / "path"),
+            GITHUB_STEP_SUMMARY=str(temp / "summary"), GITHUB_EVENT_PATH=str(temp / "event.json"),
         )  # fmt: skip
-        (temp / "event.json").write_text(json.dumps(github["event"]))
-        contexts: dict[str, Any] = {"github": github, "runner": {"temp": str(temp), "os": "Linux"}, "secrets": {}}
         contexts["env"] = env
-        if "if" in spec and not evaluate(str(spec["if"]), contexts):
-            return JobResult(name, ok=True, skipped=True)
         for scope in (self.workflow.get("env", {}), spec.get("env", {})):
             env.update({k: substitute(str(v), contexts) for k, v in scope.items()})
-        job = Job(name, workspace, env, self.artifacts, self.origin, github["sha"])
-        result = JobResult(name, ok=True)
+        job = Job(name, workspace, env, self.artifacts, self.github.origin, event)
+        result = JobResult(name, ok=True, workspace=workspace)
         deadline = time.monotonic() + 60 * float(spec.get("timeout-minutes", 360))
         started = time.monotonic()
         for index, step in enumerate(spec["steps"]):
-            step_result = self._step(job, step, index, contexts, deadline)
+            status = "success" if result.ok else "failure"
+            if not evaluate(condition(step), contexts, status):
+                result.steps.append(StepResult(step.get("name", f"step {index}"), 0, 0.0, "", skipped=True))
+                if "id" in step:
+                    contexts["steps"][step["id"]] = {"outcome": "skipped", "conclusion": "skipped", "outputs": {}}
+                continue
+            step_result, outputs = self._step(job, step, index, contexts, deadline)
             result.steps.append(step_result)
+            if "id" in step:
+                outcome = "success" if step_result.returncode == 0 else "failure"
+                contexts["steps"][step["id"]] = {"outcome": outcome, "conclusion": outcome, "outputs": outputs}
             if step_result.returncode != 0:
                 result.ok = False
-                break
+        result.outputs = {k: substitute(str(v), contexts) for k, v in (spec.get("outputs") or {}).items()}
         result.seconds = time.monotonic() - started
         return result
 
     def _step(
         self, job: Job, step: dict[str, Any], index: int, contexts: dict[str, Any], deadline: float
-    ) -> StepResult:
+    ) -> tuple[StepResult, dict[str, str]]:
         started = time.monotonic()
         inputs = {k: substitute(str(v), contexts) for k, v in (step.get("with") or {}).items()}
         if "uses" in step:
             action = step["uses"].split("@")[0]
             name = step.get("name", action)
             if action not in ACTIONS:
-                return StepResult(name, 1, 0.0, f"no local equivalent for {action}: add one to ACTIONS")
+                return StepResult(name, 1, 0.0, f"no local equivalent for {action}: add one to ACTIONS"), {}
             try:
                 output = ACTIONS[action](job, inputs)
             except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
-                return StepResult(name, 1, time.monotonic() - started, str(error))
-            return StepResult(name, 0, time.monotonic() - started, output)
+                detail = getattr(error, "stderr", b"") or b""
+                return StepResult(name, 1, time.monotonic() - started, f"{error}\n{detail!r}"), {}
+            return StepResult(name, 0, time.monotonic() - started, output), {}
         name = step.get("name", step["run"].splitlines()[0])
         env = dict(job.env)
         env.update({k: substitute(str(v), contexts) for k, v in (step.get("env") or {}).items()})
+        outputs_file = Path(job.env["RUNNER_TEMP"]) / f"output-{index}"
+        env["GITHUB_OUTPUT"] = str(outputs_file)  # a file per step, as GitHub gives
         script = Path(job.env["RUNNER_TEMP"]) / f"step-{index}.sh"
         script.write_text(substitute(step["run"], contexts))
         cmd = ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)]
@@ -271,7 +382,7 @@ class Runner:
         except subprocess.TimeoutExpired as timeout:
             returncode, output = 124, f"timed out: {timeout}"
         self._absorb_env_file(job)
-        return StepResult(name, returncode, time.monotonic() - started, output)
+        return StepResult(name, returncode, time.monotonic() - started, output), read_outputs(outputs_file)
 
     @staticmethod
     def _absorb_env_file(job: Job) -> None:
@@ -286,8 +397,16 @@ class Runner:
                 job.env["PATH"] = f"{line}{os.pathsep}{job.env['PATH']}"
 
 
-def for_project(project: Path, env: dict[str, str], label: str, workflow: str = ".github/workflows/ci.yml") -> Runner:
-    """A runner for a baked project's workflow whose jobs each get their own BentoML store and MLflow database,
-    as fresh GitHub runners would."""
+def for_project(
+    project: Path,
+    env: dict[str, str],
+    label: str,
+    workflow: str = "ci.yml",
+    github: GitHub | None = None,
+    **options: Any,
+) -> Runner:
+    """A runner for a baked project's workflow whose jobs each get their own BentoML store and MLflow
+    database, as fresh GitHub runners would. Without `github`, the project itself is the origin."""
     job_env = {k: v for k, v in env.items() if k not in {"BENTOML_HOME", "MLFLOW_TRACKING_URI"}}
-    return Runner(project / workflow, project, label, env=job_env)
+    github = github or GitHub(project, project.parent / f"{label}-github")
+    return Runner(project / ".github/workflows" / workflow, github, label, env=job_env, **options)

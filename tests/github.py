@@ -1,0 +1,269 @@
+"""GitHub, as the baked repository's workflows meet it: pull requests and their merge refs, merges of
+the three kinds, the events that start workflows, and a recording stand-in for GitHub's REST API.
+
+GitHub itself cannot be reached from here, so its API is the one stand-in: `gh` on the jobs' PATH is a
+small program (STANDIN below) that appends every call to `calls.jsonl` and answers the few endpoints the
+workflows use from `state.json`. Everything else is real git: the origin is a repository on disk, a pull
+request's `refs/pull/<n>/head` and `refs/pull/<n>/merge` are made as GitHub makes them (the merge is a
+real merge of the head into the base, with GitHub's message), and a merge button produces the same
+commits GitHub's does (a merge commit "Merge pull request #n from owner/branch", a squash commit
+"<title> (#n)", or the head's commits rebased onto the base).
+
+How this is kinder than GitHub, and what covers the gap:
+- Only the endpoints listed in `STANDIN` answer; any other call fails the step loudly ("unsupported").
+- Reviews, and which pull request a commit belongs to, are what the test puts in `state.json`: GitHub
+  would derive them from real reviews and merges. The tests assert that the right PR's reviews are read.
+- No branch protection, required checks, CODEOWNERS or Environment reviewers: the tests run the gates
+  and decide to merge themselves; docs/promote-rollback-audit.md says how to make the gates binding.
+- A pull request is mergeable whenever git can merge it; GitHub would also refuse on conflicts with the
+  base updated meanwhile, which the tests never create.
+- Tokens are not checked for their permissions, only for being present where `gh` needs one (a call
+  without GH_TOKEN fails, as `gh` does in Actions).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The `gh` the jobs find on PATH. It runs with the template's Python, not the project's, and reads the
+# state file named by its own environment variable, so each job talks to the same "GitHub".
+STANDIN = r'''#!{python}
+"""A recording stand-in for GitHub's `gh` (the Lastmile template's tests/github.py)."""
+import json, os, re, sys
+
+state_path = {state!r}
+calls_path = {calls!r}
+args = sys.argv[1:]
+body = sys.stdin.read() if not sys.stdin.isatty() and "--input" in args else ""
+with open(calls_path, "a") as log:
+    log.write(json.dumps({{"args": args, "input": body, "token": bool(os.environ.get("GH_TOKEN") or os.environ.get("GITHUB_TOKEN"))}}) + "\n")
+if args[:2] == ["auth", "status"]:
+    sys.exit(0 if os.environ.get("GH_TOKEN") else 1)
+if not args or args[0] != "api":
+    sys.exit(f"gh stand-in: unsupported call: gh {{' '.join(args)}}")
+if not (os.environ.get("GH_TOKEN") or os.environ.get("GITHUB_TOKEN")):
+    sys.exit("gh: To use GitHub CLI in a GitHub Actions workflow, set the GH_TOKEN environment variable.")
+method, path = "GET", None
+rest = args[1:]
+while rest:
+    item = rest.pop(0)
+    if item in ("--method", "-X"):
+        method = rest.pop(0)
+    elif item == "--input":
+        rest.pop(0)
+    elif path is None:
+        path = item
+with open(state_path) as f:
+    state = json.load(f)
+route = path.split("?")[0]
+found = re.fullmatch(r"repos/([^/]+/[^/]+)/(.*)", route)
+if not found or found.group(1) != state["repository"]:
+    sys.exit(f"gh stand-in: unsupported call: {{method}} {{path}}")
+tail = found.group(2)
+answer = None
+if method == "GET" and (m := re.fullmatch(r"pulls/(\d+)/reviews", tail)):
+    answer = state["reviews"].get(m.group(1), [])
+elif method == "GET" and (m := re.fullmatch(r"commits/([0-9a-f]{{40}})/pulls", tail)):
+    answer = state["commit_pulls"].get(m.group(1), [])
+elif method == "GET" and (m := re.fullmatch(r"issues/(\d+)/comments", tail)):
+    answer = state["comments"].get(m.group(1), [])
+elif method == "POST" and (m := re.fullmatch(r"issues/(\d+)/comments", tail)):
+    state["next_id"] += 1
+    answer = {{"id": state["next_id"], "body": json.loads(body)["body"]}}
+    state["comments"].setdefault(m.group(1), []).append(answer)
+elif method == "PATCH" and (m := re.fullmatch(r"issues/comments/(\d+)", tail)):
+    for comments in state["comments"].values():
+        for comment in comments:
+            if comment["id"] == int(m.group(1)):
+                comment["body"] = json.loads(body)["body"]
+                answer = comment
+    if answer is None:
+        sys.exit("gh: Not Found (HTTP 404)")
+else:
+    sys.exit(f"gh stand-in: unsupported call: {{method}} {{path}}")
+with open(state_path, "w") as f:
+    json.dump(state, f)
+print(json.dumps(answer))
+'''
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} (in {cwd}): {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+@dataclass
+class Event:
+    """What starts a workflow run, with what GitHub gives it: GITHUB_SHA, GITHUB_REF and the payload."""
+
+    name: str  # pull_request, push, workflow_dispatch
+    sha: str
+    ref: str  # refs/pull/<n>/merge, refs/heads/<branch>
+    payload: dict[str, Any]
+    changed: list[str] = field(default_factory=list)  # for `paths:` filters
+    base_ref: str = ""
+    head_ref: str = ""
+
+
+@dataclass
+class PullRequest:
+    number: int
+    head: str  # branch name
+    base: str
+    title: str
+    fork: bool = False
+
+
+class GitHub:
+    """A repository on "GitHub": its origin on disk, its pull requests, and the `gh` stand-in's state."""
+
+    def __init__(self, origin: Path, work: Path, repository: str = "team/model", default_branch: str = "main") -> None:
+        self.origin, self.work, self.repository, self.default_branch = origin, work, repository, default_branch
+        self.bin = work / "github-bin"
+        self.state_path, self.calls_path = work / "github-state.json", work / "github-calls.jsonl"
+        self.bin.mkdir(parents=True, exist_ok=True)
+        state = {"repository": repository, "reviews": {}, "commit_pulls": {}, "comments": {}, "next_id": 1000}
+        self.state_path.write_text(json.dumps(state))
+        self.calls_path.write_text("")
+        gh = self.bin / "gh"
+        gh.write_text(STANDIN.format(python=sys.executable, state=str(self.state_path), calls=str(self.calls_path)))
+        gh.chmod(gh.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        self.pulls: dict[int, PullRequest] = {}  # the open ones
+        self.opened = 0
+        self._scratch = work / "github-scratch"
+
+    # --- the API's state --------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return dict(json.loads(self.state_path.read_text()))
+
+    def _update(self, key: str, name: str, value: Any) -> None:
+        state = self.state
+        state[key][name] = value
+        self.state_path.write_text(json.dumps(state))
+
+    def review(self, pull: PullRequest, reviews: list[dict[str, Any]]) -> None:
+        self._update("reviews", str(pull.number), reviews)
+
+    def calls(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.calls_path.read_text().splitlines() if line]
+
+    def comments(self, pull: PullRequest) -> list[str]:
+        return [c["body"] for c in self.state["comments"].get(str(pull.number), [])]
+
+    # --- git as GitHub does it ------------------------------------------------------------------------
+
+    def scratch(self) -> Path:
+        """A clone of the origin to make GitHub's commits in (GitHub makes them server-side)."""
+        if not (self._scratch / ".git").exists():
+            git(self.work, "clone", "--quiet", str(self.origin), str(self._scratch))
+        git(self._scratch, "fetch", "--quiet", "--prune", "origin", "+refs/heads/*:refs/remotes/origin/*")
+        return self._scratch
+
+    def sha(self, ref: str) -> str:
+        return git(self.origin, "rev-parse", ref)
+
+    def changed(self, before: str, after: str) -> list[str]:
+        return git(self.origin, "diff", "--name-only", f"{before}...{after}").split()
+
+    def open_pull_request(self, head: str, title: str = "", *, fork: bool = False) -> PullRequest:
+        """A pull request from `head` (a branch on the origin) into the default branch, with its merge ref."""
+        self.opened += 1
+        pull = PullRequest(self.opened, head, self.default_branch, title or head, fork)
+        self.pulls[pull.number] = pull
+        self.refresh(pull)
+        return pull
+
+    def refresh(self, pull: PullRequest) -> str:
+        """(Re)make refs/pull/<n>/merge: the head merged into the base as it is now. Its sha."""
+        scratch = self.scratch()
+        head, base = self.sha(f"refs/heads/{pull.head}"), self.sha(f"refs/heads/{pull.base}")
+        git(scratch, "checkout", "--quiet", "--detach", base)
+        git(scratch, "merge", "--quiet", "--no-ff", "-m", f"Merge {head} into {base}", head, env=_identity())
+        merge = git(scratch, "rev-parse", "HEAD")
+        git(scratch, "push", "--quiet", "--force", "origin", f"{head}:refs/pull/{pull.number}/head",
+            f"{merge}:refs/pull/{pull.number}/merge")  # fmt: skip
+        return merge
+
+    def pull_request_event(self, pull: PullRequest) -> Event:
+        merge = self.refresh(pull)
+        head_repo = f"someone/{self.repository.split('/')[1]}" if pull.fork else self.repository
+        payload = {
+            "action": "synchronize",
+            "number": pull.number,
+            "pull_request": {
+                "number": pull.number,
+                "title": pull.title,
+                "head": {
+                    "ref": pull.head,
+                    "sha": self.sha(f"refs/heads/{pull.head}"),
+                    "repo": {"full_name": head_repo},
+                },
+                "base": {
+                    "ref": pull.base,
+                    "sha": self.sha(f"refs/heads/{pull.base}"),
+                    "repo": {"full_name": self.repository},
+                },
+            },
+            "repository": {"full_name": self.repository, "default_branch": self.default_branch},
+        }
+        changed = self.changed(f"refs/heads/{pull.base}", f"refs/heads/{pull.head}")
+        return Event("pull_request", merge, f"refs/pull/{pull.number}/merge", payload, changed, pull.base, pull.head)
+
+    def merge(self, pull: PullRequest, how: str = "merge", when: str | None = None) -> Event:
+        """Press the merge button (merge, squash or rebase); the push event it causes on the default branch."""
+        scratch = self.scratch()
+        before = self.sha(f"refs/heads/{pull.base}")
+        head = self.sha(f"refs/heads/{pull.head}")
+        env = _identity(when)
+        git(scratch, "checkout", "--quiet", "-B", pull.base, f"origin/{pull.base}")
+        if how == "merge":
+            message = (
+                f"Merge pull request #{pull.number} from {self.repository.split('/')[0]}/{pull.head}\n\n{pull.title}"
+            )
+            git(scratch, "merge", "--quiet", "--no-ff", "-m", message, head, env=env)
+        elif how == "squash":
+            git(scratch, "merge", "--quiet", "--squash", head, env=env)
+            body = git(scratch, "log", "-1", "--format=%b", head)  # a one-commit PR: its message, as GitHub proposes
+            git(scratch, "commit", "--quiet", "-m", f"{pull.title} (#{pull.number})\n\n{body}", env=env)
+        elif how == "rebase":
+            git(scratch, "cherry-pick", "--quiet", f"{before}..{head}", env=env)
+        else:
+            raise ValueError(how)
+        after = git(scratch, "rev-parse", "HEAD")
+        git(scratch, "push", "--quiet", "origin", f"HEAD:refs/heads/{pull.base}")
+        merged = [{"number": pull.number, "merged_at": when or "2026-01-01T00:00:00Z"}]
+        for commit in git(scratch, "rev-list", f"{before}..{after}").split():
+            self._update("commit_pulls", commit, merged)
+        del self.pulls[pull.number]
+        return self.push_event(before, after)
+
+    def push_event(self, before: str, after: str) -> Event:
+        payload = {"ref": f"refs/heads/{self.default_branch}", "before": before, "after": after,
+                   "repository": {"full_name": self.repository, "default_branch": self.default_branch}}  # fmt: skip
+        return Event("push", after, f"refs/heads/{self.default_branch}", payload, self.changed(before, after))
+
+    def dispatch_event(self) -> Event:
+        sha = self.sha(f"refs/heads/{self.default_branch}")
+        payload = {"ref": f"refs/heads/{self.default_branch}", "inputs": {},
+                   "repository": {"full_name": self.repository, "default_branch": self.default_branch}}  # fmt: skip
+        return Event("workflow_dispatch", sha, f"refs/heads/{self.default_branch}", payload)
+
+
+def _identity(when: str | None = None) -> dict[str, str]:
+    """GitHub's committer for what it makes on the server; dated when the test says."""
+    env = dict(os.environ, GIT_AUTHOR_NAME="GitHub", GIT_AUTHOR_EMAIL="noreply@github.com",
+               GIT_COMMITTER_NAME="GitHub", GIT_COMMITTER_EMAIL="noreply@github.com")  # fmt: skip
+    if when:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when
+    return env
