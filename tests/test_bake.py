@@ -109,7 +109,7 @@ EXPECTED_FILES = {
             "serving/__init__", "serving/batching", "serving/bento", "serving/guard", "serving/limits",
             "serving/openapi", "serving/server", "serving/service", "serving/smoke", "serving/store",
             "release/__init__", "release/artifacts", "release/audit", "release/compare", "release/deploy",
-            "release/environments", "release/errors", "release/gates", "release/github", "release/gitops",
+            "release/environments", "release/errors", "release/gates", "release/github", "release/gitops", "release/records",
             "release/pins", "release/proposals", "release/report", "release/targets",
         )
     ),
