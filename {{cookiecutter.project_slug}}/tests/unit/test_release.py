@@ -76,8 +76,12 @@ def test_a_pin_round_trips_through_its_file_text() -> None:
         (lambda d: d.update(environment="prod"), "environment:"),
         (lambda d: d.update(promoted_from="laptop"), "promoted_from:"),
         (lambda d: d["model"].pop("git_commit"), "model.git_commit: Field required"),
+        (
+            lambda d: d.update(environment="production"),
+            "promoted_from: production takes a model from staging or rollback",
+        ),
     ],
-    ids=["bad digest", "unknown field", "unknown environment", "unknown origin", "missing field"],
+    ids=["bad digest", "unknown field", "unknown environment", "unknown origin", "missing field", "skips staging"],
 )
 def test_a_malformed_pin_is_refused_naming_the_field(change: Any, message: str) -> None:
     data = pin("staging", "a").model_dump(mode="json")

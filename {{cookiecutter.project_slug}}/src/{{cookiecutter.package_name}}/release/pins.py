@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..contract.dataset import DATASET
-from .environments import ENVIRONMENTS, PROMOTED_FROM
+from .environments import ENVIRONMENTS, ORDER, PROMOTED_FROM
 from .errors import ReleaseError
 
 PINS = Path("deploy/environments")
@@ -68,6 +68,14 @@ class Pin(Strict):
     )
     model: Lineage
     evaluation: Evaluation
+
+    @model_validator(mode="after")
+    def _comes_from_the_environment_before(self) -> Pin:
+        """Production's model comes from staging (or a rollback), never straight from a candidate."""
+        allowed = (ORDER[self.environment], "rollback")
+        if self.promoted_from not in allowed:
+            raise ValueError(f"promoted_from: {self.environment} takes a model from {' or '.join(allowed)}")
+        return self
 
 
 class PinError(ReleaseError):
