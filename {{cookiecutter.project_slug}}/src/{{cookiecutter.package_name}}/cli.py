@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 
 from .contract.names import DEFAULT_BRANCH, SERVICE_NAME
+from .pipeline.outputs import MODELS
 from .release.environments import ENVIRONMENTS
 from .release.errors import ReleaseError
 from .serving.server import ServerError
 from .serving.store import use_project_home
 
-MODELS = Path("models")
 MODELS_HELP = "folder of the artifact and its lineage record"
 
 

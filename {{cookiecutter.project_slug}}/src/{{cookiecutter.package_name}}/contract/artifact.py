@@ -12,8 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 # Inside a model folder (models/, a BentoML model): the file that is served and the record of what it is.
 ARTIFACT_FILE = "model.joblib"
 LINEAGE_FILE = "lineage.json"
@@ -61,6 +59,8 @@ def read_verified(folder: Path) -> tuple[bytes, dict[str, Any]]:
 
 def load_verified(folder: Path) -> tuple[Any, dict[str, Any]]:
     """Unpickle exactly the bytes that were verified, so nothing can change between check and load."""
+    import joblib  # here, so that naming the artifact's files costs the command line no import
+
     data, lineage = read_verified(folder)
     try:
         model = joblib.load(io.BytesIO(data))

@@ -10,9 +10,10 @@ from sklearn.model_selection import train_test_split
 from ..contract.dataset import DATASET
 from ..contract.schema import TARGET, TASK
 from . import params
+from .outputs import HELD_OUT, TRAINING
 
-TRAIN_FILE = "train.csv"
-TEST_FILE = "test.csv"
+TRAIN_FILE = TRAINING.name
+TEST_FILE = HELD_OUT.name
 
 
 def read(path: Path) -> pd.DataFrame:

@@ -9,10 +9,11 @@ from typing import Any
 import joblib
 
 from ..contract.artifact import sha256_bytes
+from ..pipeline.outputs import MODEL, TRAINING
 from .errors import ReleaseError
 
-ARTIFACT = "models/model.joblib"
-TRAINING_DATA = "data/prepared/train.csv"
+ARTIFACT = str(MODEL)
+TRAINING_DATA = str(TRAINING)
 
 
 def read(path: str, rev: str) -> bytes:

@@ -54,7 +54,7 @@ def pull_request(commit: gitops.Commit, note: dict[str, Any] | None) -> int | No
 
 
 def _entry(environment: str, commit: gitops.Commit, pin: pins.Pin) -> Entry:
-    note = records.read(commit.sha)
+    note = records.read(commit.sha, environment)
     kind = "rollback" if pin.promoted_from == "rollback" else "promotion"
     m = pin.model
     return Entry(_when(commit.time), environment, kind, m.model_name, m.registry_version, m.artifact.sha256,
@@ -90,7 +90,7 @@ def verify() -> list[str]:
     for env in ENVIRONMENTS:
         for commit, pin in changes(env):
             where = f"{env} at {commit.sha[:12]} ({_when(commit.time)})"
-            note = records.read(commit.sha)
+            note = records.read(commit.sha, env)
             number = pull_request(commit, note)
             if number is None:
                 violations.append(f"{where}: the pin changed without a merged pull request (a direct push)")

@@ -119,8 +119,6 @@ def deploy(environment: str, target: str, reviews: Path | None, push: bool = Tru
         result = "deployed; /metadata matches the pin"
     pull_request, found = review_record(change, reviews)
     approvers, reviewers = github.approvals(found)
-    if push:  # in CI the last, authenticated step fetches and merges the notes (`make push-records`)
-        records.fetch()
     tag = records.next_tag(pin.model.model_name, environment)  # the checkout fetched every earlier tag
     entry: dict[str, Any] = {
         "environment": environment,
@@ -151,7 +149,5 @@ def main(*, environment: str, target: str, reviews: Path | None, no_push: bool) 
 
 def push_records() -> None:
     """`push-records`: push the local deploy tags and notes (the deploy workflow's last, authenticated step)."""
-    local = set(gitops.git("tag", "--list", f"{MODEL_NAME}#*").split())
-    listed = gitops.remote("ls-remote", "--tags", "origin").splitlines()
-    remote = {line.rsplit("refs/tags/", 1)[1].removesuffix("^{}") for line in listed}
-    records.push(*sorted(local - remote))
+    # Tags the remote already has are up to date: pushing them again changes nothing.
+    records.push(*gitops.git("tag", "--list", f"{MODEL_NAME}#*").split())

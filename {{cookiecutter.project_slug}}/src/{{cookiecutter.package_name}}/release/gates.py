@@ -18,11 +18,9 @@ import pandas as pd
 
 from ..pipeline import dvclock, params
 from ..pipeline.evaluate import gate, score
+from ..pipeline.outputs import HELD_OUT, LINEAGE
 from . import artifacts, compare, gitops, pins
 from .errors import ReleaseError
-
-HELD_OUT = Path("data/prepared/test.csv")
-LINEAGE = "models/lineage.json"
 
 
 @dataclass
@@ -62,7 +60,7 @@ def record(pin: pins.Pin, base: str) -> Check:
         return Check("record", False, f"source commit {pin.source_commit[:12]} is not in this repository")
     if not gitops.is_ancestor(pin.source_commit, base):
         return Check("record", False, f"source commit {pin.source_commit[:12]} is not on {base}")
-    text = gitops.show(pin.source_commit, LINEAGE)
+    text = gitops.show(pin.source_commit, str(LINEAGE))
     if text is None:
         return Check("record", False, f"{LINEAGE} does not exist at {pin.source_commit[:12]}")
     recorded = pins.Lineage.model_validate_json(text).model_dump()

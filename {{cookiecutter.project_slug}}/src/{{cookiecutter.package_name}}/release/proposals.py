@@ -11,13 +11,14 @@ import json
 from pathlib import Path
 
 from ..contract.names import MODEL_NAME
+from ..pipeline import outputs
 from . import gitops, pins
 from .environments import ORDER
 from .errors import ReleaseError
 from .gates import Check, evaluate_pin, gates, markdown, on_base
 from .github import open_pull_request
 
-LINEAGE = "models/lineage.json"
+LINEAGE = str(outputs.LINEAGE)
 REPORT = Path("build/promotion.md")
 
 

@@ -1,8 +1,9 @@
 """Deploy records: a git note per deployed change on `refs/notes/deployments`, and a GTO-format tag.
 
 A note holds one JSON record per line, so two records of the same commit merge line by line
-(`cat_sort_uniq`) and never conflict. Notes are fetched and merged before one is added, and pushed
-without force: a deploy never overwrites another's record, however the runs interleave.
+(`cat_sort_uniq`) and never conflict. A record is added locally; `push` fetches and merges the
+remote's notes first and pushes without force, so a deploy never overwrites another's record, however
+the runs interleave. Adding needs no access to origin (the deploy step of CI has no token).
 """
 
 from __future__ import annotations
@@ -28,20 +29,21 @@ def fetch() -> None:
         gitops.git("update-ref", NOTES_REF, FETCHED)
 
 
-def all_records(commit: str) -> list[dict[str, Any]]:
+def all_records(commit: str, environment: str | None = None) -> list[dict[str, Any]]:
+    """A commit's deploy records, oldest first; only the environment's when one is named."""
     text = gitops.git("notes", f"--ref={NOTES_REF}", "show", commit, check=False)
     records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    records = [r for r in records if environment is None or r.get("environment") == environment]
     return sorted(records, key=lambda r: str(r.get("deployed_at", "")))
 
 
-def read(commit: str) -> dict[str, Any] | None:
-    """The latest deploy record of a commit."""
-    records = all_records(commit)
+def read(commit: str, environment: str | None = None) -> dict[str, Any] | None:
+    """The latest deploy record of a commit (for the environment, when one is named)."""
+    records = all_records(commit, environment)
     return records[-1] if records else None
 
 
 def add(commit: str, record: dict[str, Any]) -> None:
-    fetch()
     gitops.git("notes", f"--ref={NOTES_REF}", "append", "-m", json.dumps(record, sort_keys=True), commit)
 
 
@@ -59,8 +61,8 @@ def next_tag(model: str, environment: str) -> str:
 def last_deploy(model: str, environment: str) -> dict[str, Any] | None:
     """The record of the environment's latest successful deploy, found by its latest tag."""
     for tag in reversed(tags(model, environment)):
-        record = read(gitops.git("rev-list", "-n", "1", tag))
-        if record is not None and record.get("environment") == environment:
+        record = read(gitops.git("rev-list", "-n", "1", tag), environment)
+        if record is not None:
             return record
     return None
 

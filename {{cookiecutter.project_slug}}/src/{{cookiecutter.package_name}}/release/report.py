@@ -16,13 +16,11 @@ import joblib
 import pandas as pd
 
 from ..pipeline import params
+from ..pipeline.outputs import HELD_OUT, MODEL, TRAINING
 from . import compare, gitops, pins
 from .errors import ReleaseError
 
 REPORTS = Path("reports")
-MODEL = Path("models/model.joblib")
-TRAINING = Path("data/prepared/train.csv")
-HELD_OUT = Path("data/prepared/test.csv")
 
 
 def _read(path: Path) -> Any:
