@@ -19,6 +19,9 @@ How this is kinder than GitHub, and what covers the gap:
   base updated meanwhile, which the tests never create.
 - Tokens are not checked for their permissions, only for being present where `gh` needs one (a call
   without GH_TOKEN fails, as `gh` does in Actions).
+- A squash merge's message is GitHub's default for a one-commit pull request (the title with "(#n)",
+  then that commit's body, trailers included); a repository set to use the PR's description instead
+  would drop the trailers the audit reads.
 """
 
 from __future__ import annotations

@@ -20,7 +20,13 @@ How this is kinder than GitHub, and what covers the gap:
 - `actions/cache` restores nothing (a cache only saves time); `setup-uv` checks uv is on PATH.
 - `environment:` reviewers and `concurrency:` groups are not simulated: they gate when a job runs, not
   what it does; the reconciliation that makes a cancelled deploy harmless is tested directly.
-- The expression language is the subset these workflows use, evaluated by Python.
+- The expression language is the subset these workflows use, evaluated by Python; `cancelled()` is
+  always false: no run is ever cancelled here.
+- The origin is reached through a file:// URL, which needs no credentials: a step that fetches or pushes
+  without its token would fail on a private GitHub repository and passes here. The workflows give a
+  token to each step that reaches origin (release/gitops.py `remote`); nothing here checks it.
+- Jobs inherit the test's environment (HOME, the machine's git identity), where a GitHub runner has
+  its own; the deploy jobs set the identity they commit notes with themselves.
 """
 
 from __future__ import annotations
@@ -157,26 +163,39 @@ class Job:
 def checkout(job: Job, inputs: dict[str, str]) -> str:
     """As actions/checkout does it: a new repository that fetches only what the event and the depth give."""
     workspace, event = job.workspace, job.event
-    run = {"cwd": workspace, "check": True, "capture_output": True}
     workspace.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "init", "--quiet"], **run)  # type: ignore[call-overload]
-    subprocess.run(["git", "remote", "add", "origin", job.origin.resolve().as_uri()], **run)  # type: ignore[call-overload]
-    remote = f"refs/remotes/pull/{event.ref.split('/')[2]}/merge" if event.name == "pull_request" else (
-        f"refs/remotes/origin/{event.ref.removeprefix('refs/heads/')}"
-    )  # fmt: skip
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=workspace, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "--quiet")
+    git("remote", "add", "origin", job.origin.resolve().as_uri())
+    pull = event.name == "pull_request"
+    remote = (
+        f"refs/remotes/pull/{event.ref.split('/')[2]}/merge"
+        if pull
+        else f"refs/remotes/origin/{event.ref.removeprefix('refs/heads/')}"
+    )
     if str(inputs.get("fetch-depth", "1")) == "0":
-        refspecs = ["+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*", f"+{event.ref}:{remote}"]
-        subprocess.run(["git", "fetch", "--quiet", "--prune", "origin", *refspecs], **run)  # type: ignore[call-overload]
+        git(
+            "fetch",
+            "--quiet",
+            "--prune",
+            "origin",
+            "+refs/heads/*:refs/remotes/origin/*",
+            "+refs/tags/*:refs/tags/*",
+            f"+{event.ref}:{remote}",
+        )
     else:
-        subprocess.run(["git", "fetch", "--quiet", "--depth=1", "--no-tags", "origin", f"+{event.ref}:{remote}"], **run)  # type: ignore[call-overload]
-    found = subprocess.run(["git", "rev-parse", remote], capture_output=True, text=True, cwd=workspace).stdout.strip()
+        git("fetch", "--quiet", "--depth=1", "--no-tags", "origin", f"+{event.ref}:{remote}")
+    found = git("rev-parse", remote)
     if found != event.sha:
         raise RuntimeError(f"{event.ref} is at {found[:12]}, the event says {event.sha[:12]}")
-    if event.name == "pull_request":
-        subprocess.run(["git", "checkout", "--quiet", "--detach", remote], **run)  # type: ignore[call-overload]
+    if pull:
+        git("checkout", "--quiet", "--detach", remote)
         return f"detached HEAD at {event.ref} ({event.sha[:12]}), no local branch"
     branch = event.ref.removeprefix("refs/heads/")
-    subprocess.run(["git", "checkout", "--quiet", "-B", branch, remote], **run)  # type: ignore[call-overload]
+    git("checkout", "--quiet", "-B", branch, remote)
     return f"branch {branch} at {event.sha[:12]}"
 
 

@@ -151,7 +151,13 @@ def test_approvers_are_those_whose_latest_review_approves() -> None:
 
 
 class History:
-    """A repository whose default branch changes pins only as GitHub merges pull requests (or by a push)."""
+    """A real git repository whose default branch changes pins as GitHub merges pull requests, or by a push.
+
+    Kinder than GitHub: the merges are made here with git (GitHub's message formats, numbered 1, 2, …),
+    there is no origin unless a test adds one, and nothing asks GitHub's API, so a rebase merge is known
+    only by the deploy record a test writes. The Lastmile template's end-to-end tests merge through its
+    GitHub stand-in and run the workflows instead.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path, self.prs = path, 0
@@ -202,6 +208,8 @@ class History:
 
 @pytest.fixture
 def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[History]:
+    """An empty history in a temporary folder, the working directory, isolated from the machine: its own
+    git identity, and none of the GITHUB_* variables that would make the release code ask GitHub."""
     for role in ("AUTHOR", "COMMITTER"):  # commits and notes, whatever the machine's git configuration
         monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
