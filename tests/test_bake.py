@@ -104,7 +104,7 @@ EXPECTED_FILES = {
             "contract/__init__", "contract/artifact", "contract/dataset", "contract/messages", "contract/names",
             "contract/predict", "contract/schema",
             "pipeline/__init__", "pipeline/drift", "pipeline/dvclock", "pipeline/evaluate", "pipeline/features",
-            "pipeline/lineage", "pipeline/package", "pipeline/params", "pipeline/prepare", "pipeline/tracking",
+            "pipeline/lineage", "pipeline/outputs", "pipeline/package", "pipeline/params", "pipeline/prepare", "pipeline/tracking",
             "pipeline/train", "pipeline/validate",
             "serving/__init__", "serving/batching", "serving/bento", "serving/guard", "serving/limits",
             "serving/openapi", "serving/server", "serving/service", "serving/smoke", "serving/store",
