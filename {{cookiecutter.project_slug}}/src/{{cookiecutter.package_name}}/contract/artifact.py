@@ -21,6 +21,12 @@ class ArtifactError(Exception):
     """The model folder cannot be served as it is; the message says why in one line."""
 
 
+def model_version(artifact_sha256: str) -> str:
+    """A model's version: the start of its artifact's digest. Two clones can never mint the same one for
+    different models, unlike a counter; the registry's own version numbers are labels it adds on top."""
+    return artifact_sha256[:12]
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

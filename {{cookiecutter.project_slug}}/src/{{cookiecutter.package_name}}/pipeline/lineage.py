@@ -1,7 +1,8 @@
 """The model's identity record: one JSON document linking git, DVC, MLflow and BentoML.
 
 Written by the `package` stage, stored beside the artifact in the BentoML model, returned by the
-service at /metadata, and copied into the pin file of each environment.
+service at /metadata, and copied into the pin file of each environment. It names no registry version:
+those are numbered by whichever registry the model is registered in (`make register`), after the fact.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..contract.artifact import ARTIFACT_FILE, sha256_file
+from ..contract.artifact import ARTIFACT_FILE, model_version, sha256_file
 from ..contract.names import MODEL_NAME, SERVICE_NAME
 from . import dvclock, params
 
@@ -28,16 +29,15 @@ def git_state() -> tuple[str, bool]:
 
 def bento_tag(artifact_sha256: str) -> str:
     """The Bento is named for the service and versioned by the artifact it serves."""
-    return f"{SERVICE_NAME}:{artifact_sha256[:16]}"
+    return f"{SERVICE_NAME}:{model_version(artifact_sha256)}"
 
 
-def build(*, model_path: Path, run_id: str, registry_version: str, metrics: dict[str, Any]) -> dict[str, Any]:
+def build(*, model_path: Path, run_id: str, metrics: dict[str, Any]) -> dict[str, Any]:
     commit, dirty = git_state()
     sha = sha256_file(model_path)
     return {
         "schema_version": SCHEMA_VERSION,
         "model_name": MODEL_NAME,
-        "registry_version": registry_version,
         "mlflow_run_id": run_id,
         "artifact": {"file": ARTIFACT_FILE, "sha256": sha},
         "bento_tag": bento_tag(sha),

@@ -6,9 +6,9 @@ whose artifacts stay in the repository.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import mlflow
 from mlflow.tracking import MlflowClient
@@ -19,7 +19,16 @@ LOCAL_ARTIFACTS = Path("mlartifacts")
 
 
 def tracking_uri() -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI  # unset or empty (an unset CI variable)
+
+
+def shown_uri() -> str:
+    """The tracking URI for logs and messages: without any user or password it carries."""
+    uri = tracking_uri()
+    parts = urlsplit(uri)
+    if not (parts.username or parts.password):
+        return uri  # as given: urlsplit would fold sqlite:////abs/path
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def start() -> MlflowClient:
@@ -40,18 +49,3 @@ def log_metrics(run_id: str, values: dict[str, float]) -> None:
     start()
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics(values)
-
-
-def register(model_uri: str, name: str) -> str:
-    """Register a logged model as a new version of `name`; return the version number."""
-    start()
-    version = mlflow.register_model(model_uri, name)
-    return str(version.version)
-
-
-def tag_version(name: str, version: str, record: dict[str, object]) -> None:
-    """Copy the lineage onto the registered version, so the registry tells what git and DVC tell."""
-    client = start()
-    for key, value in record.items():
-        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-        client.set_model_version_tag(name, version, f"lineage.{key}", text)

@@ -21,7 +21,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from ..contract.artifact import ARTIFACT_FILE, sha256_file
+from ..contract.artifact import ARTIFACT_FILE, model_version, sha256_file
 from ..contract.names import MODEL_NAME
 from ..contract.schema import FEATURE_NAMES, TARGET
 from ..pipeline.evaluate import score
@@ -48,10 +48,12 @@ class Incumbent:
             return artifacts.load(self.source_commit, self.sha256)
         from ..pipeline import tracking
 
+        if self.run_id is None:
+            raise ReleaseError(f"{self.source} names no MLflow run to fetch its artifact from")
         with tempfile.TemporaryDirectory() as folder:
             path = Path(tracking.start().download_artifacts(self.run_id, f"serving/{ARTIFACT_FILE}", folder))
             if sha256_file(path) != self.sha256:
-                raise ReleaseError(f"the artifact of registry version {self.version} does not match its digest")
+                raise ReleaseError(f"the artifact of {self.source} does not match its digest")
             return joblib.load(path)
 
     def training_rows(self) -> pd.DataFrame | None:
@@ -62,7 +64,7 @@ class Incumbent:
 
 def from_pin(pin: pins.Pin, source: str) -> Incumbent:
     m = pin.model
-    return Incumbent(m.registry_version, source, m.metrics, m.artifact.sha256, source_commit=pin.source_commit)
+    return Incumbent(m.version, source, m.metrics, m.artifact.sha256, source_commit=pin.source_commit)
 
 
 def incumbent(environment: str = "production") -> Incumbent | None:
@@ -80,7 +82,8 @@ def incumbent(environment: str = "production") -> Incumbent | None:
         return None
     sha = json.loads(found.tags["lineage.artifact"])["sha256"]
     metrics = json.loads(found.tags["lineage.metrics"])
-    return Incumbent(str(found.version), f"registry alias {environment!r}", metrics, sha, run_id=found.run_id)
+    where = f"registry version {found.version}, alias {environment!r}"
+    return Incumbent(model_version(sha), where, metrics, sha, run_id=found.run_id)
 
 
 def unseen(held_out: pd.DataFrame, *trained_on: pd.DataFrame) -> pd.DataFrame:
@@ -103,7 +106,7 @@ def regressions(ours: dict[str, float], theirs: dict[str, float], thresholds: di
 
 @dataclass
 class Comparison:
-    against: str  # "version 3 (deploy/environments/production.yaml)"
+    against: str  # "version 1a2b3c4d5e6f (deploy/environments/production.yaml)"
     rows: int
     basis: str  # which rows were scored, in words
     ours: dict[str, float]

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..contract.artifact import model_version
 from ..contract.dataset import DATASET
 from .environments import ENVIRONMENTS, ORDER, PROMOTED_FROM
 from .errors import ReleaseError
@@ -36,7 +37,6 @@ class Lineage(Strict):
 
     schema_version: int
     model_name: str
-    registry_version: str = Field(pattern=r"^[0-9]+$")
     mlflow_run_id: str
     artifact: Artifact
     bento_tag: str
@@ -46,6 +46,11 @@ class Lineage(Strict):
     params_sha256: str = Field(pattern=SHA256)
     metrics: dict[str, float]
     created_at: str
+
+    @property
+    def version(self) -> str:
+        """The model's version: what commit messages, branch names, tags and the audit call it."""
+        return model_version(self.artifact.sha256)
 
     @property
     def data_version(self) -> str:
@@ -136,7 +141,7 @@ def check_all() -> int:
             print(f"error: {error}", file=sys.stderr)
             failed += 1
             continue
-        state = "nothing pinned" if pin is None else f"version {pin.model.registry_version}"
+        state = "nothing pinned" if pin is None else f"version {pin.model.version}"
         print(f"check-pins: {environment}: {state}")
     return 1 if failed else 0
 

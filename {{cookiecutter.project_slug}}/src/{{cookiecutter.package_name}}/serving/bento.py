@@ -14,7 +14,7 @@ from pathlib import Path
 
 import bentoml
 
-from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, read_verified
+from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, model_version, read_verified
 from ..contract.names import MODEL_NAME
 from .store import MODEL_TAG_VARIABLE
 
@@ -25,11 +25,11 @@ REQUIREMENTS = Path("build/requirements-serve.txt")
 def store_model(models: Path) -> bentoml.Tag:
     """Copy the artifact and its lineage into the BentoML model store, once per artifact digest and record.
 
-    The same bytes packaged again (a new registry version of an identical fit) replace the stored record,
+    The same bytes packaged again (an identical fit at another commit) replace the stored record,
     so /metadata always serves the record the build was asked for.
     """
     _, lineage = read_verified(models)  # never package an artifact that does not match its record
-    tag = bentoml.Tag(MODEL_NAME, lineage["artifact"]["sha256"][:16])
+    tag = bentoml.Tag(MODEL_NAME, model_version(lineage["artifact"]["sha256"]))
     try:
         stored = bentoml.models.get(tag)
     except bentoml.exceptions.NotFound:
@@ -38,7 +38,7 @@ def store_model(models: Path) -> bentoml.Tag:
         if (Path(stored.path) / LINEAGE_FILE).read_bytes() == (models / LINEAGE_FILE).read_bytes():
             return stored.tag
         bentoml.models.delete(tag)
-    with bentoml.models.create(tag, labels={"registry_version": str(lineage["registry_version"])}) as model:
+    with bentoml.models.create(tag, labels={"git_commit": str(lineage["git_commit"])}) as model:
         for name in (ARTIFACT_FILE, LINEAGE_FILE):
             shutil.copy2(models / name, Path(model.path) / name)
     return model.tag
@@ -63,7 +63,7 @@ def build(models: Path) -> str:
     with contextlib.suppress(bentoml.exceptions.NotFound):
         bentoml.bentos.delete(bento_tag)
     bento = bentoml.bentos.build_bentofile(str(BENTOFILE), version=bento_tag.version)
-    print(f"build: Bento {bento.tag} (model {MODEL_NAME}, registry version {lineage['registry_version']})")
+    print(f"build: Bento {bento.tag} (model {MODEL_NAME}, trained at {str(lineage['git_commit'])[:12]})")
     return str(bento.tag)
 
 
