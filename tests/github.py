@@ -11,12 +11,15 @@ commits GitHub's does (a merge commit "Merge pull request #n from owner/branch",
 
 How this is kinder than GitHub, and what covers the gap:
 - Only the endpoints listed in `STANDIN` answer; any other call fails the step loudly ("unsupported").
+  A listing is one page (`--paginate --slurp` gets it wrapped as one page); GitHub pages at 100 items.
 - Reviews, and which pull request a commit belongs to, are what the test puts in `state.json`: GitHub
   would derive them from real reviews and merges. The tests assert that the right PR's reviews are read.
 - No branch protection, required checks, CODEOWNERS or Environment reviewers: the tests run the gates
   and decide to merge themselves; docs/promote-rollback-audit.md says how to make the gates binding.
 - A pull request is mergeable whenever git can merge it; GitHub would also refuse on conflicts with the
   base updated meanwhile, which the tests never create.
+- Repository settings (branch protection, merge methods, environments) are stored as sent, not
+  validated against GitHub's schema or plan; the test checks the exact requests instead.
 - Tokens are not checked for their permissions, only for being present where `gh` needs one (a call
   without GH_TOKEN fails, as `gh` does in Actions).
 - A squash merge's message is GitHub's default for a one-commit pull request (the title with "(#n)",
@@ -53,7 +56,7 @@ if not args or args[0] != "api":
     sys.exit(f"gh stand-in: unsupported call: gh {{' '.join(args)}}")
 if not (os.environ.get("GH_TOKEN") or os.environ.get("GITHUB_TOKEN")):
     sys.exit("gh: To use GitHub CLI in a GitHub Actions workflow, set the GH_TOKEN environment variable.")
-method, path = "GET", None
+method, path, flags = "GET", None, set()
 rest = args[1:]
 while rest:
     item = rest.pop(0)
@@ -61,17 +64,37 @@ while rest:
         method = rest.pop(0)
     elif item == "--input":
         rest.pop(0)
+    elif item in ("--paginate", "--slurp"):
+        flags.add(item)
     elif path is None:
         path = item
 with open(state_path) as f:
     state = json.load(f)
-route = path.split("?")[0]
-found = re.fullmatch(r"repos/([^/]+/[^/]+)/(.*)", route)
-if not found or found.group(1) != state["repository"]:
-    sys.exit(f"gh stand-in: unsupported call: {{method}} {{path}}")
-tail = found.group(2)
+route = path.split("?")[0].replace("{{owner}}/{{repo}}", state["repository"])  # as gh fills them from the remote
+found = re.fullmatch(r"repos/([^/]+/[^/]+)(?:/(.*))?", route)
 answer = None
-if method == "GET" and (m := re.fullmatch(r"pulls/(\d+)/reviews", tail)):
+if method == "GET" and (m := re.fullmatch(r"users/([^/]+)", route)):
+    if m.group(1) not in state["users"]:
+        sys.exit("gh: Not Found (HTTP 404)")
+    answer = {{"login": m.group(1), "id": state["users"][m.group(1)], "type": "User"}}
+elif method == "GET" and (m := re.fullmatch(r"orgs/([^/]+)/teams/([^/]+)", route)):
+    name = f"{{m.group(1)}}/{{m.group(2)}}"
+    if name not in state["teams"]:
+        sys.exit("gh: Not Found (HTTP 404)")
+    answer = {{"slug": m.group(2), "id": state["teams"][name]}}
+elif not found or found.group(1) != state["repository"]:
+    sys.exit(f"gh stand-in: unsupported call: {{method}} {{path}}")
+tail = (found.group(2) or "") if found else ""
+if answer is not None:
+    pass
+elif method == "PATCH" and tail == "":
+    state["settings"]["repository"] = {{**state["settings"].get("repository", {{}}), **json.loads(body)}}
+    answer = state["settings"]["repository"]
+elif method == "PUT" and (m := re.fullmatch(r"branches/([^/]+)/protection", tail)):
+    answer = state["settings"].setdefault("protection", {{}})[m.group(1)] = json.loads(body)
+elif method == "PUT" and (m := re.fullmatch(r"environments/([^/]+)", tail)):
+    answer = state["settings"].setdefault("environments", {{}})[m.group(1)] = json.loads(body)
+elif method == "GET" and (m := re.fullmatch(r"pulls/(\d+)/reviews", tail)):
     answer = state["reviews"].get(m.group(1), [])
 elif method == "GET" and (m := re.fullmatch(r"commits/([0-9a-f]{{40}})/pulls", tail)):
     answer = state["commit_pulls"].get(m.group(1), [])
@@ -93,7 +116,7 @@ else:
     sys.exit(f"gh stand-in: unsupported call: {{method}} {{path}}")
 with open(state_path, "w") as f:
     json.dump(state, f)
-print(json.dumps(answer))
+print(json.dumps([answer] if "--slurp" in flags else answer))  # one page: every listing here is short
 '''
 
 
@@ -108,13 +131,20 @@ def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
 class Event:
     """What starts a workflow run, with what GitHub gives it: GITHUB_SHA, GITHUB_REF and the payload."""
 
-    name: str  # pull_request, push, workflow_dispatch
+    name: str  # pull_request, pull_request_target, push, workflow_dispatch
     sha: str
     ref: str  # refs/pull/<n>/merge, refs/heads/<branch>
     payload: dict[str, Any]
     changed: list[str] = field(default_factory=list)  # for `paths:` filters
     base_ref: str = ""
     head_ref: str = ""
+
+    def as_target(self) -> Event:
+        """The same pull request as a `pull_request_target` workflow sees it: GITHUB_SHA is the base
+        branch's last commit and GITHUB_REF the base branch; the payload is the same."""
+        base = self.payload["pull_request"]["base"]
+        return Event("pull_request_target", base["sha"], f"refs/heads/{base['ref']}", self.payload, self.changed,
+                     self.base_ref, self.head_ref)  # fmt: skip
 
 
 @dataclass
@@ -134,7 +164,8 @@ class GitHub:
         self.bin = work / "github-bin"
         self.state_path, self.calls_path = work / "github-state.json", work / "github-calls.jsonl"
         self.bin.mkdir(parents=True, exist_ok=True)
-        state = {"repository": repository, "reviews": {}, "commit_pulls": {}, "comments": {}, "next_id": 1000}
+        state = {"repository": repository, "reviews": {}, "commit_pulls": {}, "comments": {}, "next_id": 1000,
+                 "users": {}, "teams": {}, "settings": {}}  # fmt: skip
         self.state_path.write_text(json.dumps(state))
         self.calls_path.write_text("")
         gh = self.bin / "gh"
@@ -154,6 +185,10 @@ class GitHub:
         state = self.state
         state[key][name] = value
         self.state_path.write_text(json.dumps(state))
+
+    def member(self, kind: str, name: str, number: int) -> None:
+        """A user ("users", login) or team ("teams", org/slug) that GitHub knows, with its numeric id."""
+        self._update(kind, name, number)
 
     def review(self, pull: PullRequest, reviews: list[dict[str, Any]]) -> None:
         self._update("reviews", str(pull.number), reviews)

@@ -61,8 +61,10 @@ class Team:
         self.run("git", "fetch", "--quiet", "--tags", "origin")
 
     def workflow(self, name: str, label: str) -> Any:
+        # The DVC remote is a folder beside the origin: jobs run beside it, as self-hosted runners sharing
+        # its disk would (test_team_stack.py runs the workflows against S3 instead).
         return for_project(self.path, self.project_env, label, workflow=name, github=self.github,
-                           variables={"DEPLOY_TARGET": "local"})  # fmt: skip
+                           variables={"DEPLOY_TARGET": "local"}, beside_origin=True)  # fmt: skip
 
     def propose(self, verb: str, environment: str, *options: str) -> PullRequest:
         """`make promote` (or rollback) pushes a branch; the team opens its pull request."""
@@ -142,13 +144,16 @@ def history(team: Team) -> dict[str, Any]:
         seen[f"push {hour}"] = team.github.merge(pull, how, when=(T0 + timedelta(hours=hour)).isoformat())
         return pull
 
+    seen["v1"] = current_version(team)
     ship("promote", "staging", 1, full=True)
     seen["deploy staging v1"] = ok(team.deploy(seen["push 1"], "deploy-1"), "plan", "staging")
     ship("promote", "production", 2, how="squash")
     seen["deploy production v1"] = ok(team.deploy(seen["push 2"], "deploy-2"), "plan", "production")
     team.sync()
     retrain(team, T0 + timedelta(hours=3), max_iter=150)
-    seen["shortcut"] = team.make("promote", "ENV=production", "VERSION=2", check=False)
+    seen["v2"] = current_version(team)
+    assert seen["v2"] != seen["v1"]
+    seen["shortcut"] = team.make("promote", "ENV=production", f"VERSION={seen['v2'][:7]}", check=False)
     ship("promote", "staging", 4, how="rebase")
     seen["deploy staging v2"] = ok(team.deploy(seen["push 4"], "deploy-4"), "plan", "staging")
     ship("promote", "production", 5)
@@ -189,7 +194,7 @@ def test_each_deploy_serves_the_pin_and_keeps_its_record(team: Team, history: di
 
 def test_the_gates_report_on_the_pull_request(team: Team, history: dict[str, Any]) -> None:
     gates = history["gates promote staging 1"]["gates"]
-    assert "## Promote penguin_species version 1 to staging: pass" in gates.output
+    assert f"## Promote penguin_species version {history['v1']} to staging: pass" in gates.output
     comments = team.github.state["comments"]["1"]
     assert len(comments) == 1 and comments[0]["body"].startswith("<!-- promotion-gates -->\n## Promote")
 
@@ -201,10 +206,11 @@ def test_promotion_commits_carry_trailers(team: Team, history: dict[str, Any]) -
         "-1",
         "--no-merges",
         "--format=%B",
-        "--grep=Promote penguin_species v2 to production",
+        f"--grep=Promote penguin_species {history['v2']} to production",
         "origin/main",
     ).stdout
-    for trailer in ("Model: penguin_species", "Model-Version: 2", "Environment: production", "Promoted-From: staging"):
+    trailers = ("Model: penguin_species", f"Model-Version: {history['v2']}", "Environment: production")
+    for trailer in (*trailers, "Promoted-From: staging"):
         assert trailer in body
     assert "Artifact-Sha256: " in body and "Data-Version: " in body
 
@@ -212,7 +218,7 @@ def test_promotion_commits_carry_trailers(team: Team, history: dict[str, Any]) -
 def test_production_refuses_a_model_staging_does_not_run(history: dict[str, Any]) -> None:
     refused = history["shortcut"]
     assert refused.returncode != 0
-    assert "order: staging runs version 1" in refused.stderr
+    assert f"order: staging runs version {history['v1']}" in refused.stderr
 
 
 def test_a_cancelled_deploy_is_reconciled_by_the_next_run(history: dict[str, Any]) -> None:
@@ -231,10 +237,11 @@ def test_audit_at_answers_for_every_instant(team: Team, history: dict[str, Any])
 
     assert version_at(0.5) is None
     assert version_at(1.5) is None  # staging only
-    assert version_at(2.5) == "1"
-    assert version_at(4.5) == "1"
-    assert version_at(5.5) == "2"
-    assert version_at(7) == "1"  # the rollback
+    v1, v2 = history["v1"], history["v2"]
+    assert version_at(2.5) == v1
+    assert version_at(4.5) == v1
+    assert version_at(5.5) == v2
+    assert version_at(7) == v1  # the rollback
     history_md = team.make("audit").stdout
     assert "| rollback |" in history_md and "#5" in history_md and "alice" in history_md
     assert "direct push" not in history_md  # the squash and the rebase merges are reviewed pull requests
@@ -244,7 +251,8 @@ def test_report_and_performance_stage_compare_against_the_production_pin(team: T
     """With production.yaml pinned, the report and the performance stage both run the comparison."""
     team.make("report")
     report = (team.path / "build/report.md").read_text()
-    assert "Against production, version 1 (deploy/environments/production.yaml): no regression" in report, report
+    expected = f"Against production, version {history['v1']} (deploy/environments/production.yaml): no regression"
+    assert expected in report, report
     assert "none of which either model trained on" in report
     stage = team.run("uv", "run", "--no-sync", "pytest", "tests/performance", "-rs", "-p", "no:cacheprovider")
     team.run("git", "checkout", "--", "reports")  # the stage rewrote its latency report: leave the clone clean
@@ -285,21 +293,26 @@ def refused(team: Team, pull: PullRequest, label: str, reason: str) -> None:
     assert "Traceback" not in result.output
 
 
+def current_version(team: Team) -> str:
+    """The version of the model the clone's commit records: its artifact digest's first 12 characters."""
+    return str(json.loads((team.path / "models/lineage.json").read_text())["artifact"]["sha256"][:12])
+
+
 def lineage_commit(team: Team, version: str) -> str:
     log = team.run("git", "log", "--format=%H", "origin/main", "--", "models/lineage.json").stdout.split()
     for sha in log:
-        if json.loads(team.run("git", "show", f"{sha}:models/lineage.json").stdout)["registry_version"] == version:
+        record = json.loads(team.run("git", "show", f"{sha}:models/lineage.json").stdout)
+        if record["artifact"]["sha256"].startswith(version):
             return sha
     raise AssertionError(f"version {version} is not recorded on main")
 
 
 def test_each_gate_refuses_a_pull_request_that_breaks_it(team: Team, history: dict[str, Any]) -> None:
     """Staging runs v2 and production v1 (the rollback): each pull request below breaks one gate."""
-    v1, v2 = lineage_commit(team, "1"), lineage_commit(team, "2")
+    v1, v2 = lineage_commit(team, history["v1"]), lineage_commit(team, history["v2"])
     order = craft(team, "break/order", "production", v1, "staging")
-    refused(
-        team, order, "refuse-order", "staging runs version 2 on origin/main; production only takes what staging runs"
-    )
+    refused(team, order, "refuse-order",
+            f"staging runs version {history['v2']} on origin/main; production only takes what staging runs")  # fmt: skip
     forged = "pin = pin.model_copy(update={'model': pin.model.model_copy(update={'metrics': {'accuracy': 1.0}})})"
     refused(team, craft(team, "break/record", "staging", v2, "candidate", edit=forged), "refuse-record",
             "differs from models/lineage.json")  # fmt: skip
@@ -322,7 +335,7 @@ def test_each_gate_refuses_a_pull_request_that_breaks_it(team: Team, history: di
     # A worse model (fewer boosting rounds) meets the thresholds but trails what staging runs; production
     # never ran it, so it cannot be a rollback there.
     retrain(team, T0 + timedelta(hours=8), max_iter=5)
-    v3 = lineage_commit(team, "3")
+    v3 = lineage_commit(team, current_version(team))
     refused(team, craft(team, "break/regression", "staging", v3, "candidate"), "refuse-regression", "worse on accuracy")
     refused(team, craft(team, "break/never-ran", "production", v3, "rollback"), "refuse-never-ran",
             "it never ran in production")  # fmt: skip
@@ -354,7 +367,7 @@ def test_audit_verify_passes_then_names_a_direct_push_and_a_tampered_artifact(
     team.run("git", "push", "--quiet", "origin", "main")
     subprocess.run(["git", "pull", "--quiet"], cwd=auditor, check=True)
     # Tamper with version 1's artifact in the DVC remote.
-    source = lineage_commit(team, "1")
+    source = lineage_commit(team, history["v1"])
     lock = team.run("git", "show", f"{source}:dvc.lock").stdout
     artifact_md5 = lock.split("path: models/model.joblib")[1].split("md5: ")[1].split()[0]
     stored = team.path.parent / "penguin-species-dvc-storage" / "files" / "md5" / artifact_md5[:2] / artifact_md5[2:]
@@ -365,9 +378,9 @@ def test_audit_verify_passes_then_names_a_direct_push_and_a_tampered_artifact(
     assert broken.returncode == 1
     violations = json.loads(broken.stdout)["violations"]
     assert any("without a merged pull request (a direct push)" in v for v in violations), violations
-    assert any("version 1" in v and ("does not match" in v or "cannot be retrieved" in v) for v in violations), (
-        violations
-    )
+    assert any(
+        f"version {history['v1']}" in v and ("does not match" in v or "cannot be retrieved" in v) for v in violations
+    ), violations
     # A pull request rolling staging back to v1, whose stored artifact is now tampered with, is refused.
     # DVC may notice the corruption itself ("cannot be retrieved") before the digest check does.
     refused(team, rollback_to_first(team, "staging"), "refuse-tampered", f"models/model.joblib at {source[:12]}")

@@ -4,8 +4,9 @@ A workflow runs for an event (tests/github.py makes them: a pull request's merge
 dispatch) only if its `on:` declares that event and its `paths:` filter matches the changed files.
 Each job starts in an empty folder (a fresh runner). `actions/checkout` is done as the action does it:
 `git init`, fetch from the origin (depth 1, or everything and the tags with `fetch-depth: 0`), then for
-a pull request a detached HEAD at `refs/pull/<n>/merge` with no local branch at all, and for a push a
-local branch at the pushed commit; git notes are never fetched. Run steps get `bash -eo pipefail` and
+a pull request a detached HEAD at `refs/pull/<n>/merge` with no local branch at all, for a push a
+local branch at the pushed commit, and for `pull_request_target` (a pull request seen by a workflow
+that takes the base branch's side) the base branch's last commit; git notes are never fetched. Run steps get `bash -eo pipefail` and
 the variables GitHub sets (GITHUB_EVENT_PATH holds a payload shaped like GitHub's), only the `secrets`
 and `vars` a test gives, and `gh` is the recording stand-in of tests/github.py. Step and job `if:`,
 `steps.<id>.outputs`, job `outputs` and `needs.<job>.result`/`outputs` work as GitHub evaluates them.
@@ -15,8 +16,18 @@ that the tests silently skip.
 How this is kinder than GitHub, and what covers the gap:
 - Jobs run one after another on one machine; GitHub runs independent jobs in parallel on fresh VMs.
   Each job still gets its own workspace, BentoML store and MLflow database (for_project).
-- The origin is a folder; a relative DVC remote configured in the repository (`../<slug>-dvc-storage`)
-  resolves beside it, where on GitHub it would not exist: issue "team stack" handles that case.
+- Jobs run in a folder of their own (`<label>-runner/`), where a relative DVC remote configured in the
+  repository (`../<slug>-dvc-storage`, a fresh bake's) does not exist, as on GitHub. A test about
+  something else may pass `beside_origin=True`: jobs then run beside the origin and that folder, like
+  self-hosted runners sharing a disk with it.
+- Cloud logins are stand-ins (CLOUD_LOGINS): `aws-actions/configure-aws-credentials` checks that the job
+  may ask for an OIDC token (`id-token: write`) and was given a role and a region, then hands the job
+  the credentials the test gives for that cloud, as AWS's STS would after the token exchange, which
+  cannot happen here; no trust policy is checked. No other cloud's login has a stand-in. Jobs never
+  see the test's own AWS_*, GOOGLE_* or AZURE_* variables.
+- The workflow file is read from the project folder the runner is given; GitHub reads a pull_request
+  run's from the merge commit and a pull_request_target run's from the base branch. The tests never
+  change workflow files in a pull request.
 - `actions/cache` restores nothing (a cache only saves time); `setup-uv` checks uv is on PATH.
 - `environment:` reviewers and `concurrency:` groups are not simulated: they gate when a job runs, not
   what it does; the reconciliation that makes a cancelled deploy harmless is tested directly.
@@ -158,6 +169,8 @@ class Job:
     artifacts: Path
     origin: Path
     event: Event
+    permissions: dict[str, str] = field(default_factory=dict)
+    clouds: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def checkout(job: Job, inputs: dict[str, str]) -> str:
@@ -242,7 +255,28 @@ def download(job: Job, inputs: dict[str, str]) -> str:
     return f"artifact {inputs['name']!r} -> {inputs.get('path', '.')}"
 
 
+def aws_login(job: Job, inputs: dict[str, str]) -> str:
+    """aws-actions/configure-aws-credentials with `role-to-assume`: OIDC, as the action does it."""
+    if job.permissions.get("id-token") != "write":
+        raise RuntimeError(
+            "Credentials could not be loaded: the job may not request an OIDC token (permissions: id-token: write)"
+        )
+    for name in ("role-to-assume", "aws-region"):
+        if not inputs.get(name):
+            raise RuntimeError(f"Input required and not supplied: {name}")
+    if "aws" not in job.clouds:
+        raise RuntimeError(f"could not assume {inputs['role-to-assume']}: the test gave no AWS credentials")
+    job.env.update(job.clouds["aws"], AWS_REGION=inputs["aws-region"], AWS_DEFAULT_REGION=inputs["aws-region"])
+    return f"assumed {inputs['role-to-assume']} in {inputs['aws-region']} (OIDC stand-in)"
+
+
+CLOUD_LOGINS: dict[str, Callable[[Job, dict[str, str]], str]] = {
+    "aws-actions/configure-aws-credentials": aws_login,
+}
+CLOUD_VARIABLES = ("AWS_", "GOOGLE_", "AZURE_", "ARM_")
+
 ACTIONS: dict[str, Callable[[Job, dict[str, str]], str]] = {
+    **CLOUD_LOGINS,
     "actions/checkout": checkout,
     "astral-sh/setup-uv": tool_on_path("uv"),
     "actions/setup-python": tool_on_path("python3"),
@@ -260,7 +294,7 @@ def triggered(workflow: dict[str, Any], event: Event) -> bool:
     if event.name not in on:
         return False
     spec = on[event.name] or {}
-    branch = event.base_ref if event.name == "pull_request" else event.ref.removeprefix("refs/heads/")
+    branch = event.base_ref if event.name.startswith("pull_request") else event.ref.removeprefix("refs/heads/")
     if "branches" in spec and not any(fnmatch.fnmatch(branch, pattern) for pattern in spec["branches"]):
         return False
     if "paths" in spec and event.name != "workflow_dispatch":
@@ -278,14 +312,19 @@ class Runner:
         env: dict[str, str],
         secrets: dict[str, str] | None = None,
         variables: dict[str, str] | None = None,
+        clouds: dict[str, dict[str, str]] | None = None,
+        beside_origin: bool = False,
     ) -> None:
-        """Jobs run in folders named `<label>-…` beside the origin, so relative paths in the repository
-        (a local DVC remote such as `../<project>-dvc-storage`) resolve as they do for the origin."""
+        """Jobs run in folders of their own, `<label>-runner/<label>-job-<name>` beside the origin; with
+        `beside_origin`, in `<label>-job-<name>` beside it, where a relative DVC remote of the repository
+        (`../<project>-dvc-storage`) resolves as it does for the origin. `clouds` holds what each cloud's
+        OIDC login hands a job (for "aws": AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, …)."""
         self.file = workflow.name
         self.workflow = yaml.safe_load(workflow.read_text())
-        self.github, self.label, self.base_env = github, label, env
-        self.secrets, self.variables = dict(secrets or {}), dict(variables or {})
-        self.work = github.origin.parent
+        self.github, self.label = github, label
+        self.base_env = {k: v for k, v in env.items() if not k.startswith(CLOUD_VARIABLES)}
+        self.secrets, self.variables, self.clouds = dict(secrets or {}), dict(variables or {}), dict(clouds or {})
+        self.work = github.origin.parent if beside_origin else github.origin.parent / f"{label}-runner"
         self.artifacts = self.work / f"{label}-artifacts"
 
     @property
@@ -303,6 +342,8 @@ class Runner:
 
     def run_all(self, event: Event, only: set[str] | None = None) -> dict[str, JobResult]:
         """Every job, in the order `needs` gives; None of them if the workflow does not take the event."""
+        if event.name == "pull_request" and not triggered(self.workflow, event):
+            event = event.as_target()  # a pull request starts both kinds of workflow
         if not triggered(self.workflow, event):
             return {}
         shutil.rmtree(self.artifacts, ignore_errors=True)
@@ -346,7 +387,9 @@ class Runner:
         contexts["env"] = env
         for scope in (self.workflow.get("env", {}), spec.get("env", {})):
             env.update({k: substitute(str(v), contexts) for k, v in scope.items()})
-        job = Job(name, workspace, env, self.artifacts, self.github.origin, event)
+        permissions = spec.get("permissions", self.workflow.get("permissions"))
+        permissions = permissions if isinstance(permissions, dict) else {}  # read-all / write-all: no id-token
+        job = Job(name, workspace, env, self.artifacts, self.github.origin, event, permissions, self.clouds)
         result = JobResult(name, ok=True, workspace=workspace)
         deadline = time.monotonic() + 60 * float(spec.get("timeout-minutes", 360))
         started = time.monotonic()

@@ -62,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--gates", type=Path, required=True, help="where to write the gate results")
     sp.add_argument("--plots", type=Path, required=True, help="folder for the plot tables")
 
-    sp = command("package", "pipeline.package:main", "Register the model in MLflow and write its lineage record.")
+    sp = command("package", "pipeline.package:main", "Write the model's lineage record.")
     sp.add_argument("--model", type=Path, required=True, help="the model artifact")
     sp.add_argument("--run", type=Path, required=True, help="the MLflow run id file from `train`")
     sp.add_argument("--metrics", type=Path, required=True, help="the metrics from `evaluate`")
@@ -87,6 +87,15 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--base", help=f"git revision (default: origin/$GITHUB_BASE_REF in a PR's CI run, else {DEFAULT_BRANCH})"
     )
+    sp = command("remote", "release.remote:configure", "Keep DVC's data and models in URL: configure, push, commit.")
+    sp.add_argument("url", help="s3://bucket/prefix, gs://bucket/prefix, azure://container/prefix, or a folder")
+    sp.add_argument("--endpoint", help="an S3-compatible server's URL (MinIO, Ceph, …); written to .dvc/config")
+    command("check-remote", "release.remote:check", "Check that this machine can use the DVC remote, or say why not.")
+    command("data", "release.remote:pull", "Fetch the data and outputs this commit names; name any raw file missing.")
+    command(
+        "register", "release.registry:register_command", "Register this commit's model in the MLflow registry (once)."
+    )
+    command("github-setup", "release.github_settings:main", "Make the gates binding on GitHub (gh api), or print how.")
     command("environments", "release.environments:main", "Print the environments, in promotion order.")
     command("check-pins", "release.pins:check_all", "Validate every pin file in deploy/environments/.")
     sp = command(
@@ -108,9 +117,7 @@ def parser() -> argparse.ArgumentParser:
         "Open a pull request that pins the candidate (or --version) in an environment.",
     )
     environment(sp)
-    sp.add_argument(
-        "--version", help="a registry version recorded on the default branch (default: this commit's model)"
-    )
+    sp.add_argument("--version", help="a model version recorded on the default branch (default: this commit's model)")
     no_push(sp, "commit the branch")
     sp = command(
         "rollback",
@@ -123,6 +130,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--base",
         help="the pull request's base revision (default: origin/$GITHUB_BASE_REF in CI, else the default branch)",
+    )
+    sp.add_argument(
+        "--pull-request", type=int, help="judge this pull request's merge commit, fetched from origin (default: HEAD)"
     )
     sp.add_argument("--output", type=Path, default=Path("build/promotion.md"), help="Markdown report")
     sp = command("deploy", "release.deploy:main", "Deploy what the pin says, check /metadata, record the deploy.")

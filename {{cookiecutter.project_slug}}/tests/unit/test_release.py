@@ -17,21 +17,20 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.contract.names import DEFAULT_BRANCH
-from {{ cookiecutter.package_name }}.release import audit, compare, gates, github, gitops, pins, records
+from {{ cookiecutter.package_name }}.release import audit, compare, deploy, gates, github, gitops, pins, proposals, records
 from {{ cookiecutter.package_name }}.release.environments import ENVIRONMENTS, ORDER
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
 
 PARAMS = "evaluate:\n  tolerance: 0.02\n  min:\n    accuracy: 0.9\n  max:\n    rmse: 10.0\n"
 
 
-def lineage(sha: str, version: str = "1") -> dict[str, Any]:
+def lineage(sha: str) -> dict[str, Any]:
     return {
         "schema_version": 1,
         "model_name": "model",
-        "registry_version": version,
         "mlflow_run_id": "run",
         "artifact": {"file": "model.joblib", "sha256": sha * 64},
-        "bento_tag": f"service:{sha * 16}",
+        "bento_tag": f"service:{sha * 12}",
         "git_commit": "c" * 40,
         "git_dirty": False,
         "data": {"data/raw/data.csv": "d" * 32},
@@ -44,7 +43,6 @@ def lineage(sha: str, version: str = "1") -> dict[str, Any]:
 def pin(
     environment: str,
     sha: str,
-    version: str = "1",
     promoted_from: str | None = None,
     source: str = "f" * 40,
     **gates: bool,
@@ -54,7 +52,7 @@ def pin(
             "environment": environment,
             "promoted_from": promoted_from or ORDER[environment],
             "source_commit": source,
-            "model": lineage(sha, version),
+            "model": lineage(sha),
             "evaluation": {"data": {}, "metrics": {"accuracy": 0.95}, "gates": gates or {"accuracy": True}},
         }
     )
@@ -137,6 +135,20 @@ def test_a_merged_pull_request_is_recognised_by_its_merge_commit(subject: str, n
     assert gitops.pull_request(subject) == number
 
 
+@pytest.mark.parametrize(("answer", "number"), [([], None), ([{"number": 7, "merged_at": "2026-11-24T10:00:00Z"}], 7)])
+def test_where_github_can_be_asked_it_decides_which_pull_request_merged_a_commit(
+    answer: list[dict[str, Any]], number: int | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A direct push titled "… (#7)" is no pull request: GitHub lists none for it."""
+    gh = tmp_path / "gh"
+    gh.write_text(f"#!/bin/sh\necho '{json.dumps([answer])}'\n")
+    gh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "team/model")
+    commit = gitops.Commit("a" * 40, [], 0, "Promote model aaaaaaaaaaaa to staging (#7)", "")
+    assert github.merged_pull_request(commit) == number
+
+
 def test_approvers_are_those_whose_latest_review_approves() -> None:
     reviews = [
         {"user": {"login": "alice"}, "state": "APPROVED"},
@@ -165,12 +177,12 @@ class History:
     def git(self, *args: str) -> str:
         return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True, text=True).stdout
 
-    def train(self, sha: str, version: str = "1") -> str:
+    def train(self, sha: str) -> str:
         """A commit on the default branch that records a model's lineage, as `make repro` and a commit do."""
         (self.path / "models").mkdir(exist_ok=True)
-        (self.path / "models/lineage.json").write_text(json.dumps(lineage(sha, version)))
+        (self.path / "models/lineage.json").write_text(json.dumps(lineage(sha)))
         self.git("add", "--all")
-        self.git("commit", "--quiet", "--allow-empty", "-m", f"Train version {version}")
+        self.git("commit", "--quiet", "--allow-empty", "-m", f"Train model {sha * 12}")
         return self.git("rev-parse", "HEAD").strip()
 
     def propose(self, p: pins.Pin, *also: str) -> str:
@@ -182,9 +194,7 @@ class History:
         for name in also:
             (self.path / name).write_text("changed beside the pin\n")
         self.git("add", "--all")
-        self.git(
-            "commit", "--quiet", "-m", f"Promote model v{p.model.registry_version}\n\nEnvironment: {p.environment}\n"
-        )
+        self.git("commit", "--quiet", "-m", f"Promote model {p.model.version}\n\nEnvironment: {p.environment}\n")
         return branch
 
     def merge(self, p: pins.Pin, how: str = "merge") -> str:
@@ -195,7 +205,7 @@ class History:
             self.git("merge", "--no-ff", "--quiet", "-m", f"Merge pull request #{self.prs} from org/{branch}", branch)
         elif how == "squash":
             self.git("merge", "--squash", "--quiet", branch)
-            message = f"Promote model v{p.model.registry_version} (#{self.prs})\n\nEnvironment: {p.environment}\n"
+            message = f"Promote model {p.model.version} (#{self.prs})\n\nEnvironment: {p.environment}\n"
             self.git("commit", "--quiet", "-m", message)
         else:
             self.git("rebase", "--quiet", branch)
@@ -203,7 +213,8 @@ class History:
 
     def push(self, p: pins.Pin) -> None:
         pins.write(p, self.path)
-        self.git("commit", "--quiet", "--all", "-m", "Edit a pin by hand")
+        self.git("add", "--all")
+        self.git("commit", "--quiet", "-m", "Edit a pin by hand")
 
 
 @pytest.fixture
@@ -233,30 +244,59 @@ def verdicts(checks: list[gates.Check]) -> dict[str, bool]:
     return {check.name: check.passed for check in checks}
 
 
-def promoted(history: History, environment: str, sha: str, version: str = "1", **kwargs: Any) -> pins.Pin:
+def promoted(history: History, environment: str, sha: str, **kwargs: Any) -> pins.Pin:
     """A pin whose source commit really records its model on the default branch."""
-    return pin(environment, sha, version, source=history.train(sha, version), **kwargs)
+    return pin(environment, sha, source=history.train(sha), **kwargs)
+
+
+def test_an_earlier_model_is_found_by_a_prefix_of_its_digest_on_the_default_branch(history: History) -> None:
+    first = history.train("a")
+    history.train("b")
+    model, source = proposals.candidate("aaaaaaa")
+    assert (model.artifact.sha256, source) == ("a" * 64, first)
+    with pytest.raises(ReleaseError, match="at least 7 hex characters"):
+        proposals.candidate("aaaa")
+    with pytest.raises(ReleaseError, match=r"version ccccccc of \w+ is not recorded"):
+        proposals.candidate("ccccccc")
+
+
+def test_two_models_trained_in_two_clones_get_two_versions(history: History) -> None:
+    """A counter per clone would call both "1"; a version is the artifact's digest prefix."""
+    one, two = (pins.Lineage.model_validate(lineage(sha)) for sha in ("a", "b"))
+    assert (one.version, two.version) == ("a" * 12, "b" * 12)
+    branches = {proposals.branch_name(pin("staging", sha), "promote") for sha in ("a", "b")}
+    assert branches == {f"promote/staging/model-{'a' * 12}-1", f"promote/staging/model-{'b' * 12}-1"}
 
 
 def test_production_takes_only_what_staging_runs(history: History) -> None:
     history.merge(promoted(history, "staging", "a"))
     ok = gates.gates(promoted(history, "production", "a"))
     assert verdicts(ok) == {"pin": True, "record": True, "order": True, "thresholds": True}
-    refused = gates.gates(promoted(history, "production", "b", version="2"))
+    refused = gates.gates(promoted(history, "production", "b"))
     assert verdicts(refused)["order"] is False
-    assert "staging runs version 1" in next(c.detail for c in refused if c.name == "order")
+    assert "staging runs version aaaaaaaaaaaa" in next(c.detail for c in refused if c.name == "order")
 
 
 def test_a_rollback_takes_only_a_model_the_environment_ran_and_is_not_blocked_by_thresholds(history: History) -> None:
     history.merge(promoted(history, "staging", "a"))
-    history.merge(promoted(history, "staging", "b", version="2"))
+    history.merge(promoted(history, "staging", "b"))
     back = gates.gates(promoted(history, "staging", "a", promoted_from="rollback", accuracy=False))
     assert verdicts(back) == {"pin": True, "record": True, "order": True, "thresholds": True}
     assert "reported, not binding for a rollback: failed: accuracy" in next(
         c.detail for c in back if c.name == "thresholds"
     )
-    never = gates.gates(promoted(history, "staging", "9", version="3", promoted_from="rollback"))
+    never = gates.gates(promoted(history, "staging", "9", promoted_from="rollback"))
     assert verdicts(never)["order"] is False
+
+
+def test_a_second_rollback_goes_further_back_not_to_the_model_just_rolled_back_from(history: History) -> None:
+    for sha in ("a", "b", "c"):
+        history.merge(promoted(history, "staging", sha))
+    assert proposals.previous("staging", DEFAULT_BRANCH).model.artifact.sha256 == "b" * 64  # type: ignore[union-attr]
+    history.merge(promoted(history, "staging", "b", promoted_from="rollback"))
+    assert proposals.previous("staging", DEFAULT_BRANCH).model.artifact.sha256 == "a" * 64  # type: ignore[union-attr]
+    history.merge(promoted(history, "staging", "a", promoted_from="rollback"))
+    assert proposals.previous("staging", DEFAULT_BRANCH) is None
 
 
 def test_a_failed_threshold_fails_the_gates(history: History) -> None:
@@ -299,12 +339,20 @@ def test_a_pull_request_that_changes_one_pin_is_in_scope(history: History) -> No
     assert gates.scope(DEFAULT_BRANCH) == expected
 
 
+def test_a_pull_request_that_changes_no_pin_is_not_a_promotion(history: History) -> None:
+    history.git("switch", "--quiet", "--create", "docs", DEFAULT_BRANCH)
+    (history.path / "README.md").write_text("A change to the docs.\n")
+    history.git("add", "--all")
+    history.git("commit", "--quiet", "-m", "Document")
+    assert gates.scope(DEFAULT_BRANCH) is None
+
+
 @pytest.mark.parametrize("how", ["merge", "squash"])
 def test_the_audit_lists_each_merged_change_with_its_pull_request_and_approvers(history: History, how: str) -> None:
     merge = history.merge(promoted(history, "staging", "a"), how)
     records.add(merge, {"environment": "staging", "approvers": ["alice"], "deployed_at": "1"})
     (entry,) = audit.history("staging")
-    assert (entry.environment, entry.kind, entry.version) == ("staging", "promotion", "1")
+    assert (entry.environment, entry.kind, entry.version) == ("staging", "promotion", "a" * 12)
     assert (entry.pull_request, entry.approvers, entry.commit) == (1, ["alice"], merge)
     assert entry.artifact_sha256 == "a" * 64
     assert not process_violations()
@@ -318,11 +366,23 @@ def test_a_rebase_merged_promotion_is_a_reviewed_change_by_its_deploy_record(his
 
 
 def test_audit_verify_names_a_direct_push_and_a_merge_without_a_record(history: History) -> None:
+    history.push(pin("staging", "b"))
     history.merge(promoted(history, "staging", "a"))  # merged, but never deployed: no note
-    history.push(pin("staging", "b", version="2"))
     problems = process_violations()
     assert any("without a merged pull request (a direct push)" in v for v in problems), problems
     assert any("PR #1 has no deployment record" in v for v in problems), problems
+
+
+def test_a_change_superseded_before_it_was_deployed_is_not_a_violation(history: History) -> None:
+    """Deploys reconcile to the latest pin: a change merged while an earlier deploy queued never runs."""
+    first = history.merge(promoted(history, "staging", "a"))
+    records.add(first, {"environment": "staging", "approvers": [], "deployed_at": "1"})
+    history.merge(promoted(history, "staging", "b"))  # its deploy run was cancelled
+    last = history.merge(promoted(history, "staging", "c"))
+    missing = [v for v in process_violations() if "has no deployment record" in v]
+    assert len(missing) == 1 and missing[0].startswith(f"staging at {last[:12]}") and "PR #3" in missing[0], missing
+    records.add(last, {"environment": "staging", "approvers": [], "deployed_at": "2"})
+    assert not process_violations()
 
 
 def test_two_deploys_from_two_clones_keep_both_records(
@@ -347,6 +407,15 @@ def test_two_deploys_from_two_clones_keep_both_records(
     records.fetch()
     assert [r["tag"] for r in records.all_records(first)] == ["one"]
     assert [r["tag"] for r in records.all_records(second)] == ["two"]
+
+
+def test_a_deploy_run_for_another_branch_is_refused(history: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_REF", "refs/heads/unreviewed")
+    refused = f"deploys run from refs/heads/{DEFAULT_BRANCH} only; this run is for refs/heads/unreviewed"
+    with pytest.raises(ReleaseError, match=refused):
+        deploy.pending()
+    with pytest.raises(ReleaseError, match="deploys run from"):
+        deploy.deploy("staging", "local", None, push=False)
 
 
 def test_the_deploy_workflow_has_a_job_per_environment() -> None:

@@ -49,15 +49,16 @@ def changes(environment: str) -> list[tuple[gitops.Commit, pins.Pin | None]]:
 
 
 def pull_request(commit: gitops.Commit, note: dict[str, Any] | None) -> int | None:
-    """The PR that merged the change: named by the commit (merge, squash), else by its deploy record (rebase)."""
-    return commit.pull_request or (note or {}).get("pull_request")
+    """The PR that merged the change: as its deploy record says (GitHub's answer when it was deployed),
+    else as a merge or squash commit's message says."""
+    return note.get("pull_request") if note is not None and "pull_request" in note else commit.pull_request
 
 
 def _entry(environment: str, commit: gitops.Commit, pin: pins.Pin) -> Entry:
     note = records.read(commit.sha, environment)
     kind = "rollback" if pin.promoted_from == "rollback" else "promotion"
     m = pin.model
-    return Entry(_when(commit.time), environment, kind, m.model_name, m.registry_version, m.artifact.sha256,
+    return Entry(_when(commit.time), environment, kind, m.model_name, m.version, m.artifact.sha256,
                  m.data_version, pull_request(commit, note), list((note or {}).get("approvers", [])), commit.sha)  # fmt: skip
 
 
@@ -88,7 +89,9 @@ def verify() -> list[str]:
     violations = []
     checked: set[str] = set()
     for env in ENVIRONMENTS:
-        for commit, pin in changes(env):
+        history = changes(env)
+        for index, (commit, pin) in enumerate(history):
+            superseded = index < len(history) - 1  # a later change was merged; deploys reconcile to the latest
             where = f"{env} at {commit.sha[:12]} ({_when(commit.time)})"
             note = records.read(commit.sha, env)
             number = pull_request(commit, note)
@@ -99,9 +102,9 @@ def verify() -> list[str]:
                 violations.append(
                     f"{where}: PR #{number} was not made by `promote`/`rollback` (no Environment trailer)"
                 )
-            if note is None:
+            if note is None and not superseded:
                 violations.append(f"{where}: PR #{number} has no deployment record (git note)")
-            elif env in NEEDS_APPROVAL and not note.get("approvers"):
+            elif note is not None and env in NEEDS_APPROVAL and not note.get("approvers"):
                 violations.append(f"{where}: PR #{number} has no recorded approver")
             if pin is None:
                 continue
@@ -118,10 +121,10 @@ def _check_artifact(where: str, pin: pins.Pin) -> list[str]:
     try:
         fetch_verified(pin.source_commit, pin.model.artifact.sha256)
     except ReleaseError as error:
-        problems.append(f"{where}: version {pin.model.registry_version}: {error}")
+        problems.append(f"{where}: version {pin.model.version}: {error}")
     if dvclock.data_hashes(gitops.show(pin.source_commit, "dvc.lock") or "") != pin.model.data:
         problems.append(
-            f"{where}: version {pin.model.registry_version}: lineage data hashes disagree with dvc.lock at {pin.source_commit[:12]}"
+            f"{where}: version {pin.model.version}: lineage data hashes disagree with dvc.lock at {pin.source_commit[:12]}"
         )
     return problems
 
@@ -134,7 +137,7 @@ def markdown(entries: list[Entry]) -> str:
     for e in entries:
         pr = f"#{e.pull_request}" if e.pull_request else "direct push"
         lines.append(
-            f"| {e.time} | {e.environment} | {e.kind} | {e.model} v{e.version} | `{e.artifact_sha256[:12]}` | `{e.data_version[:12]}` | {pr} | {', '.join(e.approvers) or '-'} |"
+            f"| {e.time} | {e.environment} | {e.kind} | {e.model} {e.version} | `{e.artifact_sha256[:12]}` | `{e.data_version[:12]}` | {pr} | {', '.join(e.approvers) or '-'} |"
         )
     return "\n".join(lines)
 

@@ -10,6 +10,7 @@ that GitHub cancelled while it queued loses nothing: the next run deploys what t
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 import urllib.request
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE
-from ..contract.names import MODEL_NAME
+from ..contract.names import DEFAULT_BRANCH, MODEL_NAME
 from . import github, gitops, pins, records
 from .artifacts import fetch_verified
 from .environments import ENVIRONMENTS
@@ -49,15 +50,18 @@ def served_sha256(url: str, attempts: int = 10) -> str:
     raise ReleaseError(f"{url}/metadata did not answer")
 
 
-def mirror_alias(pin: pins.Pin) -> str:
-    """Point the registry alias named after the environment at the version; a mirror of git, best effort."""
-    try:
-        from ..pipeline import tracking
+def mirror_alias(pin: pins.Pin) -> tuple[str | None, str]:
+    """Point the registry alias named after the environment at the model: a mirror of git, best effort.
+    Returns the registry version (None if it could not be set) and what happened, for the record."""
+    from mlflow.exceptions import MlflowException
 
-        tracking.start().set_registered_model_alias(pin.model.model_name, pin.environment, pin.model.registry_version)
-        return f"alias {pin.environment!r} -> version {pin.model.registry_version}"
-    except Exception as error:  # the registry may not know this version here; git stays the authority
-        return f"alias not set ({error.__class__.__name__}): git remains the record"
+    from . import registry
+
+    try:
+        version = registry.set_alias(pin.environment, pin.model)
+    except (ReleaseError, MlflowException, OSError) as error:  # e.g. no such run here; git stays the authority
+        return None, f"alias not set ({error.__class__.__name__}: {str(error).splitlines()[0][:200]})"
+    return version, f"alias {pin.environment!r} -> registry version {version}"
 
 
 def promotion(environment: str) -> gitops.Commit:
@@ -68,8 +72,17 @@ def promotion(environment: str) -> gitops.Commit:
     return changes[-1]
 
 
+def on_default_branch() -> None:
+    """In GitHub Actions, deploy only from the default branch: a manual run started on another branch
+    would otherwise deploy that branch's unreviewed pins."""
+    ref = os.environ.get("GITHUB_REF")
+    if ref and ref != f"refs/heads/{DEFAULT_BRANCH}":
+        raise ReleaseError(f"deploys run from refs/heads/{DEFAULT_BRANCH} only; this run is for {ref}")
+
+
 def pending() -> list[str]:
     """The environments whose pin differs from what their last recorded deploy served."""
+    on_default_branch()
     records.fetch()
     out = []
     for environment in ENVIRONMENTS:
@@ -106,6 +119,7 @@ def review_record(change: gitops.Commit, reviews: Path | None) -> tuple[int | No
 
 
 def deploy(environment: str, target: str, reviews: Path | None, push: bool = True) -> dict[str, Any]:
+    on_default_branch()
     pin = pins.read(environment)
     if pin is None:
         raise ReleaseError(f"nothing is pinned in {environment}")
@@ -126,17 +140,17 @@ def deploy(environment: str, target: str, reviews: Path | None, push: bool = Tru
         "pull_request": pull_request,
         "approvers": approvers,
         "reviewers": reviewers,
-        "model_version": pin.model.registry_version,
+        "model_version": pin.model.version,
         "artifact_sha256": pin.model.artifact.sha256,
         "target": target,
         "url": url,
         "result": result,
         "deployed_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "tag": tag,
-        "alias": mirror_alias(pin),
     }
+    entry["registry_version"], entry["alias"] = mirror_alias(pin)
     records.add(change.sha, entry)
-    message = f"{environment}: {pin.model.model_name} v{pin.model.registry_version}"
+    message = f"{environment}: {pin.model.model_name} {pin.model.version}"
     gitops.git("tag", "--annotate", tag, "-m", message, change.sha)
     if push and gitops.has_remote():
         records.push(tag)

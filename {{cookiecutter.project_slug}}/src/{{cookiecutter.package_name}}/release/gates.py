@@ -1,7 +1,9 @@
 """The promotion gates: what a pin must pass before it merges, run by `make promote` and again in CI.
 
-The pull request changes one pin file and nothing else, so the thresholds it is judged by are the base
-branch's. The pin's record is the lineage its source commit recorded, and that commit is on the
+In CI the gates are the base branch's code, run on the base branch's checkout (promote.yml runs on
+`pull_request_target`): the pull request's merge commit is fetched and read with git as data, never
+checked out or run, so a pull request cannot edit the judge it faces. It changes one pin file and
+nothing else, and the thresholds it is judged by are the base branch's. The pin's record is the lineage its source commit recorded, and that commit is on the
 default branch. Production takes only what staging runs; a rollback only what the environment ran
 before, and today's thresholds are reported for it without blocking it. A promotion must meet the
 thresholds of params.yaml on the current held-out data, and not trail the environment's model.
@@ -9,6 +11,7 @@ thresholds of params.yaml on the current held-out data, and not trail the enviro
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ import pandas as pd
 from ..pipeline import dvclock, params
 from ..pipeline.evaluate import gate, score
 from ..pipeline.outputs import HELD_OUT, LINEAGE
-from . import artifacts, compare, gitops, pins
+from . import artifacts, compare, gitops, pins, remote
 from .errors import ReleaseError
 
 
@@ -81,7 +84,7 @@ def order(pin: pins.Pin, base: str) -> Check | None:
         return None
     before = on_base(pin.promoted_from, base)
     ok = before is not None and before.model.artifact.sha256 == sha
-    runs = f"version {before.model.registry_version}" if before else "nothing"
+    runs = f"version {before.model.version}" if before else "nothing"
     detail = f"{pin.promoted_from} runs {runs} on {base}; {pin.environment} only takes what {pin.promoted_from} runs"
     return Check("order", ok, detail)
 
@@ -114,7 +117,7 @@ def gates(pin: pins.Pin, base: str | None = None) -> list[Check]:
     """Every gate a pin must pass, in the order a reviewer reads them."""
     base = base or gitops.base()
     checks = [
-        Check("pin", True, f"valid, {pin.model.model_name} version {pin.model.registry_version}"),
+        Check("pin", True, f"valid, {pin.model.model_name} version {pin.model.version}"),
         record(pin, base),
     ]
     found = [order(pin, base), thresholds(pin), no_regression(pin, base, params.load("evaluate"))]
@@ -124,7 +127,7 @@ def gates(pin: pins.Pin, base: str | None = None) -> list[Check]:
 def markdown(pin: pins.Pin, checks: list[Check]) -> str:
     verdict = "pass" if all(c.passed for c in checks) else "FAIL"
     lines = [
-        f"## Promote {pin.model.model_name} version {pin.model.registry_version} to {pin.environment}: {verdict}",
+        f"## Promote {pin.model.model_name} version {pin.model.version} to {pin.environment}: {verdict}",
         "",
         f"- artifact sha256 `{pin.model.artifact.sha256}`",
         f"- Bento `{pin.model.bento_tag}`; recorded at commit `{pin.source_commit}`, trained at `{pin.model.git_commit}`",
@@ -139,27 +142,53 @@ def markdown(pin: pins.Pin, checks: list[Check]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def scope(base: str) -> pins.Pin:
-    """The one pin a pull request changes against its base; refused if it changes anything else beside it."""
-    changed = gitops.git("diff", "--name-only", f"{base}...HEAD").split()
+PULL_REQUEST_REF = "refs/remotes/pull/merge"
+
+
+def fetch_pull_request(number: int) -> str:
+    """A pull request's merge commit, fetched from origin as data (its files are read with git, never run)."""
+    gitops.remote("fetch", "--quiet", "--no-tags", "origin", f"+refs/pull/{number}/merge:{PULL_REQUEST_REF}")
+    return PULL_REQUEST_REF
+
+
+def scope(base: str, change: str = "HEAD") -> pins.Pin | None:
+    """The one pin a change (a pull request's merge commit) makes against its base; refused if it changes
+    anything else beside it. None for a change that touches no pin: not a promotion."""
+    changed = gitops.git("diff", "--name-only", f"{base}...{change}").split()
+    if not any(Path(f).parent == pins.PINS for f in changed):
+        return None
     pin_files = [f for f in changed if Path(f).parent == pins.PINS and f.endswith(".yaml")]
     if len(pin_files) != 1 or len(changed) != 1:
         raise ReleaseError(
             "a promotion changes exactly one pin file and nothing else, so it is judged by the base branch's "
             f"thresholds; this one changes {', '.join(changed) or 'nothing'}"
         )
-    pin = pins.read(Path(pin_files[0]).stem)
-    if pin is None:
+    text = gitops.show(change, pin_files[0])
+    if text is None:
         raise ReleaseError(f"{pin_files[0]} was deleted: a pin is replaced by a promotion or a rollback, never removed")
-    return pin
+    return pins.parse(text, pin_files[0])
 
 
-def main(*, base: str | None, output: Path) -> int:
-    """`gate`: the pull request's one pin change against `base` (the event's base branch by default) passes."""
+def write_outputs(pin: pins.Pin) -> None:
+    """For the acceptance job in GitHub Actions: which environment, and the commit to test the candidate at."""
+    outputs = os.environ.get("GITHUB_OUTPUT")
+    if outputs:
+        with Path(outputs).open("a") as file:
+            file.write(f"environment={pin.environment}\nsource_commit={pin.source_commit}\n")
+
+
+def main(*, base: str | None, pull_request: int | None, output: Path) -> int:
+    """`gate`: the pull request's one pin change against `base` (the event's base branch by default) passes.
+    With a pull request's number, its merge commit is fetched and judged; else this checkout's HEAD."""
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
         base = base or gitops.base()
-        pin = scope(base)
+        pin = scope(base, fetch_pull_request(pull_request) if pull_request else "HEAD")
+        if pin is None:
+            output.write_text("## Promotion gates: not a promotion\n\nThis change edits no pin: nothing to gate.\n")
+            print("gate: this change edits no pin in deploy/environments/: not a promotion, nothing to gate")
+            return 0
+        remote.pull()  # the held-out rows the candidate is scored on
         checks = gates(pin.model_copy(update={"evaluation": evaluate_pin(pin.model, pin.source_commit)}), base)
     except ReleaseError as error:  # the PR's report says why, as the log does
         output.write_text(f"## Promotion gates: FAIL\n\n{error}\n")
@@ -168,4 +197,5 @@ def main(*, base: str | None, output: Path) -> int:
     text = markdown(pin, checks)
     output.write_text(text)
     print(text)
+    write_outputs(pin)
     return 0 if all(c.passed for c in checks) else 1

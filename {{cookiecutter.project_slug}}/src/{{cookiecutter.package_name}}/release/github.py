@@ -20,10 +20,14 @@ from . import gitops
 from .errors import ReleaseError
 
 
+def reachable() -> bool:
+    return bool(os.environ.get("GITHUB_REPOSITORY")) and shutil.which("gh") is not None
+
+
 def api(path: str, method: str = "GET", body: dict[str, Any] | None = None) -> Any | None:
     """Call `repos/<this repository>/<path>` in GitHub's REST API, or None where GitHub is not reachable."""
     repository = os.environ.get("GITHUB_REPOSITORY")
-    if not repository or shutil.which("gh") is None:
+    if not repository or not reachable():
         return None
     command = ["gh", "api", "--method", method, f"repos/{repository}/{path}"]
     if method != "GET":
@@ -32,6 +36,18 @@ def api(path: str, method: str = "GET", body: dict[str, Any] | None = None) -> A
     if result.returncode != 0:
         raise ReleaseError(f"`{' '.join(command)}` failed: {result.stderr.strip()}")
     return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+def listing(path: str) -> list[dict[str, Any]]:
+    """Every item of a listed resource, all pages (`--paginate --slurp` gives a list of pages)."""
+    repository = os.environ.get("GITHUB_REPOSITORY")
+    if not repository or not reachable():
+        return []
+    command = ["gh", "api", "--paginate", "--slurp", f"repos/{repository}/{path}?per_page=100"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ReleaseError(f"`{' '.join(command)}` failed: {result.stderr.strip()}")
+    return [item for page in json.loads(result.stdout or "[]") for item in page]
 
 
 def event_pull_request() -> int | None:
@@ -51,7 +67,7 @@ def comment(*, marker: str, body: Path) -> int:
         return 1
     tag = f"<!-- {marker} -->"
     text = f"{tag}\n{body.read_text()}"
-    listed = api(f"issues/{number}/comments?per_page=100") or []
+    listed = listing(f"issues/{number}/comments")
     found = [c for c in listed if str(c.get("body", "")).startswith(tag)]
     if found:
         api(f"issues/comments/{found[0]['id']}", "PATCH", {"body": text})
@@ -62,17 +78,17 @@ def comment(*, marker: str, body: Path) -> int:
 
 
 def merged_pull_request(commit: gitops.Commit) -> int | None:
-    """The pull request that put this commit on the default branch: from its message (merge or squash),
-    else, for a rebase merge, from GitHub's list of the commit's pull requests."""
-    if commit.pull_request is not None:
+    """The pull request that put this commit on the default branch. Where GitHub can be asked, its list of
+    the commit's merged pull requests answers (any message can claim "(#12)"; a rebase names none);
+    elsewhere the message of a merge or squash commit does."""
+    if not reachable():
         return commit.pull_request
-    pulls = api(f"commits/{commit.sha}/pulls?per_page=100") or []
-    merged = [p["number"] for p in pulls if p.get("merged_at")]
+    merged = [p["number"] for p in listing(f"commits/{commit.sha}/pulls") if p.get("merged_at")]
     return int(merged[0]) if merged else None
 
 
 def reviews(pull_request: int) -> list[dict[str, Any]]:
-    return list(api(f"pulls/{pull_request}/reviews?per_page=100") or [])
+    return listing(f"pulls/{pull_request}/reviews")
 
 
 def approvals(reviews: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
