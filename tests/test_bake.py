@@ -92,9 +92,12 @@ EXPECTED_FILES = {
     "tests/robustness/test_fuzz.py",
     "tests/robustness/test_load.py",
     "docs/architecture.md",
+    "docs/team-setup.md",
     "tests/loadgen.py",
     "tests/unit/test_dataset.py",
     "tests/unit/test_layers.py",
+    "tests/unit/test_registry.py",
+    "tests/unit/test_remote.py",
     "tests/unit/test_release.py",
     "src/{package}/contract/dataset.yaml",
     *(
@@ -110,7 +113,8 @@ EXPECTED_FILES = {
             "serving/openapi", "serving/server", "serving/service", "serving/smoke", "serving/store",
             "release/__init__", "release/artifacts", "release/audit", "release/compare", "release/deploy",
             "release/environments", "release/errors", "release/gates", "release/github", "release/gitops", "release/records",
-            "release/pins", "release/proposals", "release/report", "release/targets",
+            "release/pins", "release/proposals", "release/registry", "release/remote", "release/report",
+            "release/targets", "release/github_settings",
         )
     ),
 }  # fmt: skip

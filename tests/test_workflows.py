@@ -8,13 +8,20 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from .github import Event, GitHub
-from .workflow_runner import for_project as runner
+from .workflow_runner import Runner, for_project
 
 pytestmark = pytest.mark.e2e
+
+
+def runner(project: Path, env: dict[str, str], label: str, **options: Any) -> Runner:
+    """ci.yml's jobs, run beside the bake's folder remote as self-hosted runners sharing its disk would;
+    test_team_stack.py runs them as GitHub-hosted runners, which only reach the remote in S3."""
+    return for_project(project, env, label, beside_origin=True, **options)
 
 
 def pull_request(trained: tuple[Path, dict[str, str]], branch: str, label: str) -> tuple[GitHub, Event]:
@@ -24,7 +31,7 @@ def pull_request(trained: tuple[Path, dict[str, str]], branch: str, label: str) 
     return github, github.pull_request_event(github.open_pull_request(branch))
 
 
-def test_every_job_of_ci_yml_passes_for_a_pull_request_and_a_push(
+def test_every_job_of_ci_yml_passes_for_a_pull_request(
     trained: tuple[Path, dict[str, str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     project, env = trained
@@ -38,6 +45,7 @@ def test_every_job_of_ci_yml_passes_for_a_pull_request_and_a_push(
     times = {name: round(r.seconds, 1) for name, r in results.items()}
     with capsys.disabled():  # the stage times belong in the CI log
         print(f"\nci.yml job wall times (s): {json.dumps(times)}")
+    assert results.pop("register").skipped  # only on the default branch, with a team registry
     failed = [r.failure() for r in results.values() if not r.ok or r.skipped]
     assert not failed, "\n\n".join(failed)
     assert set(results) == {"lint", "unit", "data", "performance", "build", "acceptance", "report"}
@@ -46,12 +54,8 @@ def test_every_job_of_ci_yml_passes_for_a_pull_request_and_a_push(
     assert (
         comment.removeprefix("<!-- model-report -->\n") == (results["report"].workspace / "build/report.md").read_text()
     )  # type: ignore[operator]
-
-    # The push to the default branch runs the same stages, and no report (there is no pull request).
-    main = github.sha("refs/heads/main")
-    pushed = runner(project, env, "ci-push", github=github).run_all(github.push_event(f"{main}^", main))
-    assert {n for n, r in pushed.items() if r.ok and not r.skipped} == set(results) - {"report"}
-    assert pushed["report"].skipped
+    # A push to the default branch runs the same stages without the report: test_team_stack.py runs one,
+    # against S3 and an MLflow server, as a GitHub-hosted runner would.
 
 
 def test_a_pull_request_from_a_fork_gets_a_notice_not_a_failed_report(trained: tuple[Path, dict[str, str]]) -> None:
