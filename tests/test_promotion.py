@@ -371,19 +371,23 @@ def test_audit_verify_passes_then_names_a_direct_push_and_a_tampered_artifact(
     lock = team.run("git", "show", f"{source}:dvc.lock").stdout
     artifact_md5 = lock.split("path: models/model.joblib")[1].split("md5: ")[1].split()[0]
     stored = team.path.parent / "penguin-species-dvc-storage" / "files" / "md5" / artifact_md5[:2] / artifact_md5[2:]
+    original = stored.read_bytes()
     stored.chmod(0o644)  # DVC stores files read-only
-    stored.write_bytes(stored.read_bytes() + b"tampered")
-
-    broken = subprocess.run(audit, cwd=auditor, env=team.env, capture_output=True, text=True)
-    assert broken.returncode == 1
-    violations = json.loads(broken.stdout)["violations"]
-    assert any("without a merged pull request (a direct push)" in v for v in violations), violations
-    assert any(
-        f"version {history['v1']}" in v and ("does not match" in v or "cannot be retrieved" in v) for v in violations
-    ), violations
-    # A pull request rolling staging back to v1, whose stored artifact is now tampered with, is refused.
-    # DVC may notice the corruption itself ("cannot be retrieved") before the digest check does.
-    refused(team, rollback_to_first(team, "staging"), "refuse-tampered", f"models/model.joblib at {source[:12]}")
+    stored.write_bytes(original + b"tampered")
+    try:
+        broken = subprocess.run(audit, cwd=auditor, env=team.env, capture_output=True, text=True)
+        assert broken.returncode == 1
+        violations = json.loads(broken.stdout)["violations"]
+        assert any("without a merged pull request (a direct push)" in v for v in violations), violations
+        assert any(
+            f"version {history['v1']}" in v and ("does not match" in v or "cannot be retrieved" in v)
+            for v in violations
+        ), violations
+        # A pull request rolling staging back to v1, whose stored artifact is now tampered with, is refused.
+        # DVC may notice the corruption itself ("cannot be retrieved") before the digest check does.
+        refused(team, rollback_to_first(team, "staging"), "refuse-tampered", f"models/model.joblib at {source[:12]}")
+    finally:
+        stored.write_bytes(original)  # the bake's remote serves the tests that run after this one
     shutil.rmtree(auditor)
 
 
