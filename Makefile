@@ -12,7 +12,7 @@ export PATH := $(dir $(UV)):$(PATH)
 export UV_COMPILE_BYTECODE := 1
 VENV := .venv
 
-.PHONY: help setup test test-fast demo bench lint clean
+.PHONY: help setup system-packages test test-fast demo bench lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,7 +27,10 @@ $(VENV)/.synced: pyproject.toml $(UV)
 
 setup: $(VENV)/.synced ## Install the template's development environment (cookiecutter, DVC, pytest)
 
-test: setup ## Run every template test, the end-to-end bake included (about 20 minutes on 2 cores)
+system-packages: ## Install the Debian packages the tests start for real (podman, a registry, ...), when missing
+	bash .ci/system-packages
+
+test: setup system-packages ## Run every template test, the end-to-end bake included (about 20 minutes on 2 cores)
 	$(VENV)/bin/pytest
 
 test-fast: setup ## Run the template tests without the end-to-end bake (under a minute)
