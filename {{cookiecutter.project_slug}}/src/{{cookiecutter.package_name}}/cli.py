@@ -79,6 +79,11 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--models", type=Path, default=MODELS, help=MODELS_HELP)
     sp.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
 
+    sp = command("image", "release.image:main", "Build the built Bento's OCI image with no package index reachable.")
+    sp.add_argument("--bento-tag", help="a Bento in the store (default: the one models/lineage.json names)")
+    sp.add_argument("--base-image", help="an image with Python and its venv module (default: the Containerfile's)")
+    sp.add_argument("--registry", help="push the image there (host[:port][/path]) and print it by digest")
+
     # Release: reports, pins, promotion, deploy, audit.
     sp = command(
         "report", "release.report:main", "Write the pull-request report: the model against production and the base."
@@ -137,12 +142,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--output", type=Path, default=Path("build/promotion.md"), help="Markdown report")
     sp = command("deploy", "release.deploy:main", "Deploy what the pin says, check /metadata, record the deploy.")
     environment(sp)
-    sp.add_argument("--target", choices=("local", "image"), default="local")
+    sp.add_argument("--target", choices=("local", "image", "container"), default="local")
     sp.add_argument(
         "--reviews", type=Path, help="`make reviews` output, or the PR's reviews as GitHub's API lists them (JSON)"
     )
     no_push(sp, "record the tag and the note locally")
-    sp = command("undeploy", "release.targets:undeploy", "Stop what the local target serves for an environment.")
+    sp = command("undeploy", "release.targets:undeploy", "Stop what a local or container deploy serves for an environment.")
     environment(sp)
     command(
         "pending",

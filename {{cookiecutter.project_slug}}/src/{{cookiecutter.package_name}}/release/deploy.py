@@ -24,7 +24,7 @@ from . import github, gitops, pins, records
 from .artifacts import fetch_verified
 from .environments import ENVIRONMENTS
 from .errors import ReleaseError
-from .targets import TARGETS
+from .targets import TARGETS, Served
 
 
 def build_pinned(pin: pins.Pin) -> str:
@@ -48,6 +48,17 @@ def served_sha256(url: str, attempts: int = 10) -> str:
         except OSError:
             time.sleep(1)
     raise ReleaseError(f"{url}/metadata did not answer")
+
+
+def outcome(served: Served, pin: pins.Pin) -> str:
+    """What the record says happened: "deployed" only once /metadata served the pin (else this raises)."""
+    if not served.url:
+        pushed = "@sha256:" in served.image
+        return f"image {'pushed' if pushed else 'built'}, not deployed: no runtime to check (see docs/deploy.md)"
+    sha256 = served_sha256(served.url)
+    if sha256 != pin.model.artifact.sha256:
+        raise ReleaseError(f"{served.url} serves {sha256[:12]}, the pin says {pin.model.artifact.sha256[:12]}")
+    return "deployed; /metadata matches the pin"
 
 
 def mirror_alias(pin: pins.Pin) -> tuple[str | None, str]:
@@ -88,7 +99,12 @@ def pending() -> list[str]:
     for environment in ENVIRONMENTS:
         pin = pins.read(environment)
         last = records.last_deploy(MODEL_NAME, environment)
-        if pin is not None and (last is None or last.get("artifact_sha256") != pin.model.artifact.sha256):
+        if pin is None:
+            continue
+        # An image pushed but not deployed is still pending: nothing was seen serving it.
+        if last is None or not str(last.get("result", "deployed")).startswith("deployed"):
+            out.append(environment)
+        elif last.get("artifact_sha256") != pin.model.artifact.sha256:
             out.append(environment)
     return out
 
@@ -124,13 +140,9 @@ def deploy(environment: str, target: str, reviews: Path | None, push: bool = Tru
     if pin is None:
         raise ReleaseError(f"nothing is pinned in {environment}")
     change = promotion(environment)
-    url = TARGETS[target]().deploy(environment, build_pinned(pin))
-    result = "deployed"
-    if url:
-        served = served_sha256(url)
-        if served != pin.model.artifact.sha256:
-            raise ReleaseError(f"{url} serves {served[:12]}, the pin says {pin.model.artifact.sha256[:12]}")
-        result = "deployed; /metadata matches the pin"
+    served = TARGETS[target]().deploy(environment, build_pinned(pin))
+    url = served.url
+    result = outcome(served, pin)
     pull_request, found = review_record(change, reviews)
     approvers, reviewers = github.approvals(found)
     tag = records.next_tag(pin.model.model_name, environment)  # the checkout fetched every earlier tag
@@ -144,6 +156,7 @@ def deploy(environment: str, target: str, reviews: Path | None, push: bool = Tru
         "artifact_sha256": pin.model.artifact.sha256,
         "target": target,
         "url": url,
+        "image": served.image,
         "result": result,
         "deployed_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "tag": tag,

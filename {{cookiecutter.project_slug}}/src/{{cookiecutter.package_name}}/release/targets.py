@@ -1,40 +1,61 @@
 """Where a deploy puts a Bento: each target makes it serve an environment and says at which URL.
 
-`local` serves it on this machine (the tests use it); `image` builds a container image. Kubernetes or
-BentoCloud: add a class with the same `deploy` method and list it in TARGETS.
+`local` serves it on this machine (the tests use it); `image` builds the container image (and pushes
+it by digest with REGISTRY); `container` builds it, runs it with podman or docker on 127.0.0.1 and
+pushes it with REGISTRY. Kubernetes or BentoCloud: add a class with the same `deploy` method and list
+it in TARGETS.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..contract.names import SERVICE_NAME
 from ..serving import server
+from . import image
+from .errors import ReleaseError
 
 STATE = Path(".deploy")
+READY_TIMEOUT_S = 180.0
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str  # '' where there is nothing to check
+    image: str = ""  # the image by digest (pushed) or by local ID, where there is one
 
 
 class Target(Protocol):
-    def deploy(self, environment: str, bento_tag: str) -> str:
-        """Make the Bento serve the environment; return its base URL (or '' where there is none to check)."""
+    def deploy(self, environment: str, bento_tag: str) -> Served:
+        """Make the Bento serve the environment; say where and with which image."""
         ...
 
 
 def undeploy(*, environment: str) -> None:
-    """Stop what the local target serves for the environment, by the PID it recorded, and wait until it is gone."""
+    """Stop what a local or container deploy serves for the environment (the PID or container it recorded)."""
     state = STATE / f"{environment}.json"
     if not state.exists():
         return
-    server.stop(int(json.loads(state.read_text())["pid"]))
+    recorded = json.loads(state.read_text())
+    if "container" in recorded:
+        subprocess.run([recorded["engine"], "rm", "--force", "--time", "30", recorded["container"]],
+                       capture_output=True, check=False)  # fmt: skip  # gone already is fine
+    else:
+        server.stop(int(recorded["pid"]))
     state.unlink()
 
 
 class LocalTarget:
     """Serve the Bento on 127.0.0.1, replacing what served the environment before (stopped by PID)."""
 
-    def deploy(self, environment: str, bento_tag: str) -> str:
+    def deploy(self, environment: str, bento_tag: str) -> Served:
         undeploy(environment=environment)
         state = STATE / f"{environment}.json"
         STATE.mkdir(exist_ok=True)
@@ -43,16 +64,61 @@ class LocalTarget:
         url = f"http://127.0.0.1:{port}"
         server.wait_ready(process, url)
         state.write_text(json.dumps({"pid": process.pid, "url": url, "bento_tag": bento_tag}) + "\n")
-        return url
+        return Served(url)
+
+
+def built_image(bento_tag: str) -> tuple[str, str]:
+    """Build the Bento's image offline (BASE_IMAGE chooses the base) and push it when REGISTRY is set.
+    Returns the name to run and the reference to record: by digest if pushed, else the local image ID."""
+    name = image.build(bento_tag, os.environ.get("BASE_IMAGE") or None)
+    registry = os.environ.get("REGISTRY")
+    if registry:
+        return name, image.push(name, registry)
+    return name, image.local_id(name)
 
 
 class ImageTarget:
-    """Build an OCI image of the Bento (needs a Docker engine: GitHub's runners have one)."""
+    """Build the image and, with REGISTRY, push it by digest; nothing serves it here, so nothing is checked."""
 
-    def deploy(self, environment: str, bento_tag: str) -> str:
-        # The image is tagged like the Bento; pushing it to a registry is the workflow's next step.
-        subprocess.run(["bentoml", "containerize", bento_tag], check=True)
-        return ""
+    def deploy(self, environment: str, bento_tag: str) -> Served:
+        return Served("", built_image(bento_tag)[1])
 
 
-TARGETS: dict[str, type[Target]] = {"local": LocalTarget, "image": ImageTarget}
+class ContainerTarget:
+    """Run the image with podman or docker on 127.0.0.1, replacing the environment's earlier container."""
+
+    def deploy(self, environment: str, bento_tag: str) -> Served:
+        name, reference = built_image(bento_tag)
+        undeploy(environment=environment)
+        engine = image.engine()
+        port = server.free_port()
+        container = image.run([engine, "run", "--detach", "--name", f"{SERVICE_NAME}-{environment}",
+                               "--publish", f"127.0.0.1:{port}:3000", name], "starting the container")  # fmt: skip
+        STATE.mkdir(exist_ok=True)
+        url = f"http://127.0.0.1:{port}"
+        (STATE / f"{environment}.json").write_text(
+            json.dumps({"engine": engine, "container": container, "url": url, "image": reference}) + "\n"
+        )
+        wait_ready(engine, container, url)
+        return Served(url, reference)
+
+
+def wait_ready(engine: str, container: str, url: str) -> None:
+    """Poll /readyz; fail with the container's last log line if it exits first (a refused artifact, say)."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if image.inspect(engine, container)["State"]["Status"] in ("exited", "dead"):
+            logs = subprocess.run([engine, "logs", container], capture_output=True, text=True)
+            last = (logs.stderr + logs.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise ReleaseError(f"the container exited before it was ready: {last[0]}")
+        time.sleep(0.5)
+    raise ReleaseError(f"{url}/readyz did not answer 200 within {READY_TIMEOUT_S:.0f} s")
+
+
+TARGETS: dict[str, type[Target]] = {"local": LocalTarget, "image": ImageTarget, "container": ContainerTarget}
