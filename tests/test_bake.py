@@ -62,7 +62,9 @@ EXPECTED_FILES = {
     "bentofile.yaml",
     "data/README.md",
     "deploy/environments/README.md",
+    "deploy/Containerfile",
     "docs/promote-rollback-audit.md",
+    "docs/deploy.md",
     "docs/quality-gates.md",
     "data/raw/.gitignore",
     "data/raw/penguins.csv.dvc",
@@ -99,6 +101,7 @@ EXPECTED_FILES = {
     "tests/unit/test_registry.py",
     "tests/unit/test_remote.py",
     "tests/unit/test_release.py",
+    "tests/unit/test_manifests.py",
     "src/{package}/contract/dataset.yaml",
     *(
         f"src/{{package}}/{module}.py"
@@ -115,6 +118,7 @@ EXPECTED_FILES = {
             "release/environments", "release/errors", "release/gates", "release/github", "release/gitops", "release/records",
             "release/pins", "release/proposals", "release/registry", "release/remote", "release/report",
             "release/targets", "release/github_settings",
+            "release/image", "release/manifests",
         )
     ),
 }  # fmt: skip

@@ -269,9 +269,10 @@ pin = pins.Pin(environment={environment!r}, promoted_from={promoted_from!r}, sou
                evaluation=gates.evaluate_pin(lineage, {source!r}))
 {edit}
 pins.write(pin)
+manifests.write_pin(pin)  # as `make promote` does: the pin and its rendered manifests, together
 """
-    team.run("uv", "run", "--no-sync", "python", "-c", code)
-    team.run("git", "add", "deploy/environments")
+    team.run("uv", "run", "--no-sync", "python", "-c", code.replace("gates, pins", "gates, manifests, pins"))
+    team.run("git", "add", "deploy/environments", "deploy/k8s")
     team.run(
         "git",
         "commit",
@@ -280,6 +281,7 @@ pins.write(pin)
         f"Crafted: {branch}\n\nEnvironment: {environment}\n",
         "--",
         "deploy/environments",
+        "deploy/k8s",
     )
     team.run("git", "push", "--quiet", "origin", branch)
     team.run("git", "switch", "--quiet", "main")
@@ -400,6 +402,7 @@ def rollback_to_first(team: Team, environment: str) -> PullRequest:
     )
     team.run("git", "switch", "--quiet", "--create", f"break/tampered-{environment}", "origin/main")
     (team.path / path).write_text(text)
+    team.cli("manifests", "--environment", environment)
     team.run(
         "git", "commit", "--quiet", "-am", f"Roll {environment} back to its first model\n\nEnvironment: {environment}\n"
     )

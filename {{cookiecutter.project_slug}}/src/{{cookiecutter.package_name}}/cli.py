@@ -84,6 +84,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--base-image", help="an image with Python and its venv module (default: the Containerfile's)")
     sp.add_argument("--registry", help="push the image there (host[:port][/path]) and print it by digest")
 
+    sp = command("manifests", "release.manifests:write", "Render deploy/k8s/<env>/ from each pin and params.yaml.")
+    sp.add_argument("--environment", choices=ENVIRONMENTS, help="only this environment (default: every pinned one)")
+    sp.add_argument("--image", help="the environment's image by digest (<repository>@sha256:…), once pushed")
+    sp = command("check-manifests", "release.manifests:check", "Check deploy/k8s/ against the pins and the schemas.")
+    sp.add_argument("--kubernetes-version", help="the schemas' Kubernetes version (default: kubernetes-validate's)")
+
     # Release: reports, pins, promotion, deploy, audit.
     sp = command(
         "report", "release.report:main", "Write the pull-request report: the model against production and the base."
@@ -147,7 +153,9 @@ def parser() -> argparse.ArgumentParser:
         "--reviews", type=Path, help="`make reviews` output, or the PR's reviews as GitHub's API lists them (JSON)"
     )
     no_push(sp, "record the tag and the note locally")
-    sp = command("undeploy", "release.targets:undeploy", "Stop what a local or container deploy serves for an environment.")
+    sp = command(
+        "undeploy", "release.targets:undeploy", "Stop what a local or container deploy serves for an environment."
+    )
     environment(sp)
     command(
         "pending",

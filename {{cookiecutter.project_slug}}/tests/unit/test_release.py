@@ -192,6 +192,7 @@ class History:
         self.git("switch", "--quiet", "--create", branch, DEFAULT_BRANCH)
         pins.write(p, self.path)
         for name in also:
+            (self.path / name).parent.mkdir(parents=True, exist_ok=True)
             (self.path / name).write_text("changed beside the pin\n")
         self.git("add", "--all")
         self.git("commit", "--quiet", "-m", f"Promote model {p.model.version}\n\nEnvironment: {p.environment}\n")
@@ -324,8 +325,8 @@ def test_a_pin_whose_source_commit_is_not_on_the_default_branch_fails(history: H
 
 @pytest.mark.parametrize(
     "also",
-    [("deploy/environments/production.yaml",), ("params.yaml",)],
-    ids=["two pins", "a pin and the thresholds"],
+    [("deploy/environments/production.yaml",), ("params.yaml",), ("deploy/k8s/production/deployment.yaml",)],
+    ids=["two pins", "a pin and the thresholds", "a pin and another environment's manifests"],
 )
 def test_a_pull_request_that_changes_more_than_one_pin_is_refused(history: History, also: tuple[str, ...]) -> None:
     history.propose(promoted(history, "staging", "a"), *also)
@@ -337,6 +338,12 @@ def test_a_pull_request_that_changes_one_pin_is_in_scope(history: History) -> No
     expected = promoted(history, "staging", "a")
     history.propose(expected)
     assert gates.scope(DEFAULT_BRANCH) == expected
+
+
+def test_a_pull_request_that_changes_one_pin_and_its_manifests_is_in_scope(history: History) -> None:
+    expected = promoted(history, "staging", "a")
+    history.propose(expected, "deploy/k8s/staging/deployment.yaml", "deploy/k8s/staging/hpa.yaml")
+    assert gates.scope(DEFAULT_BRANCH) == expected  # whether they agree with the pin is the manifests gate's
 
 
 def test_a_pull_request_that_changes_no_pin_is_not_a_promotion(history: History) -> None:

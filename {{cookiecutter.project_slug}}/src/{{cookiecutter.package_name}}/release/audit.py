@@ -32,6 +32,8 @@ class Entry:
     pull_request: int | None
     approvers: list[str]
     commit: str
+    deployed: str  # the deploy record's result ("deployed; …", "image pushed, not deployed: …"), or "" without one
+    image: str  # the image the deploy ran or pushed: by digest once pushed
 
 
 def _when(seconds: int) -> str:
@@ -59,7 +61,8 @@ def _entry(environment: str, commit: gitops.Commit, pin: pins.Pin) -> Entry:
     kind = "rollback" if pin.promoted_from == "rollback" else "promotion"
     m = pin.model
     return Entry(_when(commit.time), environment, kind, m.model_name, m.version, m.artifact.sha256,
-                 m.data_version, pull_request(commit, note), list((note or {}).get("approvers", [])), commit.sha)  # fmt: skip
+                 m.data_version, pull_request(commit, note), list((note or {}).get("approvers", [])), commit.sha,
+                 str((note or {}).get("result", "")), str((note or {}).get("image", "")))  # fmt: skip
 
 
 def history(environment: str | None = None) -> list[Entry]:
@@ -131,13 +134,13 @@ def _check_artifact(where: str, pin: pins.Pin) -> list[str]:
 
 def markdown(entries: list[Entry]) -> str:
     lines = [
-        "| time (UTC) | environment | kind | version | artifact sha256 | data md5 | PR | approvers |",
-        "|---|---|---|---|---|---|---|---|",
+        "| time (UTC) | environment | kind | version | artifact sha256 | data md5 | PR | approvers | deploy | image |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in entries:
         pr = f"#{e.pull_request}" if e.pull_request else "direct push"
         lines.append(
-            f"| {e.time} | {e.environment} | {e.kind} | {e.model} {e.version} | `{e.artifact_sha256[:12]}` | `{e.data_version[:12]}` | {pr} | {', '.join(e.approvers) or '-'} |"
+            f"| {e.time} | {e.environment} | {e.kind} | {e.model} {e.version} | `{e.artifact_sha256[:12]}` | `{e.data_version[:12]}` | {pr} | {', '.join(e.approvers) or '-'} | {e.deployed.split(';')[0].split(':')[0] or '-'} | {e.image or '-'} |"
         )
     return "\n".join(lines)
 

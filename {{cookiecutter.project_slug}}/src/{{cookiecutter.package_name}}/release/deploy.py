@@ -102,9 +102,11 @@ def pending() -> list[str]:
         if pin is None:
             continue
         # An image pushed but not deployed is still pending: nothing was seen serving it.
-        if last is None or not str(last.get("result", "deployed")).startswith("deployed"):
-            out.append(environment)
-        elif last.get("artifact_sha256") != pin.model.artifact.sha256:
+        if (
+            last is None
+            or not str(last.get("result", "deployed")).startswith("deployed")
+            or last.get("artifact_sha256") != pin.model.artifact.sha256
+        ):
             out.append(environment)
     return out
 

@@ -100,7 +100,7 @@ def build(bento_tag: str, base_image: str | None = None) -> str:
     # as `bentoml export` and `containerize` do, they are what the served Bento loads.
     (model,) = [m for service in bento.info.services for m in service.models]
     stored = Path(bentoml.models.get(model.tag).path)
-    shutil.copytree(stored, CONTEXT / "bento" / "models" / model.tag.name / model.tag.version)
+    shutil.copytree(stored, CONTEXT / "bento" / "models" / model.tag.name / str(model.tag.version))
     lineage = json.loads((stored / LINEAGE_FILE).read_text())
     readable(CONTEXT / "bento")
     image = name(str(bento.tag))

@@ -1,0 +1,246 @@
+"""The trained project's image, built offline with real podman, run, refused when tampered, pushed and pulled.
+
+No container registry is reachable here, so the base image is built from Debian's packages
+(mmdebstrap -> podman import: Debian bookworm's python3 is 3.11, the default bake's version), and the
+registry is Debian's `docker-registry` on 127.0.0.1, started and stopped (by PID) by this module.
+Podman's storage, configuration and registries file live in the test's folder (CONTAINERS_CONF,
+CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF). This machine's podman needs runc (crun fails on
+its cgroups) and bounded ulimits: containers.conf says so, as a team's CI runner would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import make
+from .servers import free_port
+
+pytestmark = pytest.mark.e2e
+
+BASE_IMAGE = "localhost/lastmile-base:py311"
+TOOLS = ("podman", "mmdebstrap", "docker-registry")
+
+
+def podman_available() -> None:
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        reason = f"{', '.join(missing)} not installed (.ci/system-packages installs them)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Podman configured into a folder of its own, with a base image built from Debian packages."""
+    podman_available()
+    root = tmp_path_factory.mktemp("podman")
+    (root / "storage.conf").write_text(
+        f'[storage]\ndriver = "overlay"\ngraphroot = "{root}/graph"\nrunroot = "{root}/run"\n'
+    )
+    (root / "containers.conf").write_text(
+        '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\n'
+    )
+    env = dict(os.environ, CONTAINERS_CONF=str(root / "containers.conf"),
+               CONTAINERS_STORAGE_CONF=str(root / "storage.conf"), CONTAINER_ENGINE="podman")  # fmt: skip
+    rootfs = root / "rootfs.tar"
+    started = time.monotonic()
+    subprocess.run(["mmdebstrap", "--quiet", "--variant=minbase", "--include=python3,python3-venv", "bookworm",
+                    str(rootfs)], check=True, capture_output=True)  # fmt: skip
+    podman(env, "import", str(rootfs), BASE_IMAGE)
+    rootfs.unlink()
+    print(f"base image from Debian packages in {time.monotonic() - started:.1f} s")
+    yield env
+    subprocess.run(["podman", "rm", "--all", "--force", "--time", "5"], env=env, capture_output=True)
+
+
+def podman(env: dict[str, str], *args: str, check: bool = True, timeout: float = 600) -> str:
+    result = subprocess.run(["podman", *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert result.returncode == 0, f"podman {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def image(trained: tuple[Path, dict[str, str]], bento: str, engine: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """`make image` with the Debian base image: its name and the lineage of the model it serves."""
+    project, env = trained
+    started = time.monotonic()
+    out = make(project, "image", env | engine | {"BASE_IMAGE": BASE_IMAGE})
+    print(f"make image (wheelhouse + offline build) in {time.monotonic() - started:.1f} s")
+    (name,) = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("image: ")]
+    return name, json.loads((project / "models/lineage.json").read_text())
+
+
+def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def wait_ready(url: str, env: dict[str, str], container: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"{url} not ready in {timeout} s:\n{podman(env, 'logs', container, check=False)[-3000:]}")
+
+
+def test_the_image_is_labelled_with_the_model_and_runs_as_a_non_root_user(
+    image: tuple[str, dict[str, Any]], engine: dict[str, str]
+) -> None:
+    name, lineage = image
+    (info,) = json.loads(podman(engine, "image", "inspect", name))
+    labels = info["Config"]["Labels"]
+    assert labels["ai.lastmile.model.artifact-sha256"] == lineage["artifact"]["sha256"]
+    version = lineage["artifact"]["sha256"][:12]
+    assert labels["ai.lastmile.model.version"] == version == labels["org.opencontainers.image.version"]
+    assert labels["ai.lastmile.model.training-commit"] == lineage["git_commit"]
+    assert labels["ai.lastmile.model.bento-tag"] == lineage["bento_tag"]
+    assert info["Config"]["User"] == "10001:10001"
+    assert "/readyz" in " ".join(info["Healthcheck"]["Test"])  # podman shows it beside Config, docker inside
+    print(f"image size {info['Size'] / 1e6:.0f} MB (podman image inspect)")
+
+
+def test_the_container_serves_the_model_it_is_labelled_with(
+    image: tuple[str, dict[str, Any]], engine: dict[str, str], trained: tuple[Path, dict[str, str]]
+) -> None:
+    name, lineage = image
+    port = free_port()
+    # As the Kubernetes manifests run it: a read-only root filesystem, writable BentoML home and /tmp only.
+    container = podman(engine, "run", "--detach", "--publish", f"127.0.0.1:{port}:3000", "--read-only",
+                       "--tmpfs", "/home/bentoml:rw,mode=1777", name)  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, engine, container)
+        assert http("GET", f"{url}/metadata") == (200, lineage)
+        project, _ = trained
+        example = json.loads(subprocess.run(
+            [".venv/bin/python", "-c", "import json, yaml; print(json.dumps(yaml.safe_load("
+             "open('src/penguin_species/contract/dataset.yaml'))['example']))"],
+            cwd=project, capture_output=True, text=True, check=True).stdout)  # fmt: skip
+        status, served = http("POST", f"{url}/predict", {"records": [example]})
+        assert status == 200 and len(served) == 1 and "prediction" in served[0], served
+        # Inside the container, the service runs as the image's user, not root.
+        assert podman(engine, "exec", container, "id", "-u") == "10001"
+    finally:
+        podman(engine, "rm", "--force", "--time", "10", container)
+
+
+def test_a_tampered_artifact_stops_the_container_with_one_line(
+    image: tuple[str, dict[str, Any]], engine: dict[str, str], tmp_path: Path
+) -> None:
+    name, lineage = image
+    artifact = f"/opt/bento/models/penguin_species/{lineage['artifact']['sha256'][:12]}/model.joblib"
+    tampered = tmp_path / "model.joblib"
+    tampered.write_bytes(b"not the model")
+    tampered.chmod(0o644)
+    result = subprocess.run(["podman", "run", "--rm", "--volume", f"{tampered}:{artifact}:ro", name],
+                            env=engine, capture_output=True, text=True, timeout=300)  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    refusal = [line for line in output.splitlines() if "refusing to start" in line]
+    assert len(refusal) == 1 and f"lineage says {lineage['artifact']['sha256'][:12]}" in refusal[0], output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory, engine: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """Debian's docker-registry on 127.0.0.1, over plain HTTP (podman told so by a registries file); stopped by PID."""
+    root = tmp_path_factory.mktemp("registry")
+    address = f"127.0.0.1:{free_port()}"
+    (root / "config.yml").write_text(
+        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {root}/data\n"
+        f"http:\n  addr: {address}\n"
+    )
+    (root / "registries.conf").write_text(f'[[registry]]\nlocation = "{address}"\ninsecure = true\n')
+    log = (root / "log").open("wb")
+    process = subprocess.Popen(["docker-registry", "serve", str(root / "config.yml")], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://{address}/v2/", timeout=2).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, (root / "log").read_text()
+                time.sleep(0.2)
+        yield address, engine | {"CONTAINERS_REGISTRIES_CONF": str(root / "registries.conf")}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def test_deploy_to_a_container_pushes_by_digest_serves_the_pin_and_records_the_digest(
+    trained: tuple[Path, dict[str, str]], bento: str, registry: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """make deploy TARGET=container REGISTRY=… on a merged promotion, then make undeploy; pulled back by digest."""
+    address, engine = registry
+    original, env = trained
+    # Beside the original, so its relative DVC remote resolves; a copy, since a deploy adds tags and notes.
+    project = original.parent / "penguin-species-container"
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(original, project, symlinks=True)
+    try:
+        env = env | engine | {"BASE_IMAGE": BASE_IMAGE, "REGISTRY": address}
+        run = {"cwd": project, "env": env, "check": True, "capture_output": True, "text": True}
+        out = subprocess.run(["uv", "run", "--no-sync", "python", "-m", "penguin_species", "promote", "staging",
+                              "--no-push"], **run).stdout  # fmt: skip
+        branch = out.split()[1].rstrip(";")
+        subprocess.run(["git", "merge", "--no-ff", "-m", "Merge pull request #1 from promote", branch], **run)
+        (tmp_path / "reviews.json").write_text(json.dumps({"pull_request": 1, "reviews": []}))
+        started = time.monotonic()
+        subprocess.run(["make", "deploy", "ENV=staging", "TARGET=container", f"REVIEWS={tmp_path / 'reviews.json'}",
+                        "NO_PUSH=1"], **run)  # fmt: skip
+        print(f"make deploy TARGET=container (image build, push, run) to ready in {time.monotonic() - started:.1f} s")
+        notes = subprocess.run(["git", "notes", "--ref", "deployments", "show", "HEAD"], **run).stdout
+        note = json.loads(notes.splitlines()[-1])
+        pin = json.loads((project / "models/lineage.json").read_text())
+        assert note["result"] == "deployed; /metadata matches the pin" and note["target"] == "container"
+        assert note["artifact_sha256"] == pin["artifact"]["sha256"]
+        repository, digest = note["image"].split("@")
+        assert repository == f"{address}/penguin-species" and digest.startswith("sha256:"), note
+        assert http("GET", f"{note['url']}/metadata") == (200, pin)
+        audit = subprocess.run(["make", "audit"], **run).stdout
+        assert note["image"] in audit
+
+        # The promotion carried the environment's manifests; rendered by the pushed digest, still valid.
+        assert "4 files valid" in subprocess.run(["make", "check-manifests"], **run).stdout
+        subprocess.run(["make", "manifests", "ENV=staging", f"IMAGE={note['image']}"], **run)
+        assert f"image: {note['image']}" in (project / "deploy/k8s/staging/deployment.yaml").read_text()
+        assert "4 files valid" in subprocess.run(["make", "check-manifests"], **run).stdout
+
+        subprocess.run(["make", "undeploy", "ENV=staging"], **run)
+        assert podman(engine, "ps", "--all", "--filter", "name=penguin-species-staging", "--quiet") == ""
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"{note['url']}/readyz", timeout=5)
+
+        # What a cluster would run: the image by digest, from the registry, with the identity on it.
+        for local in set(podman(engine, "images", "--quiet", "--filter", "reference=*/penguin-species").split()):
+            podman(engine, "rmi", "--force", local)
+        podman(engine, "pull", "--quiet", note["image"])
+        (info,) = json.loads(podman(engine, "image", "inspect", note["image"]))
+        assert info["Config"]["Labels"]["ai.lastmile.model.artifact-sha256"] == pin["artifact"]["sha256"]
+        assert any(d.endswith(digest) for d in info["RepoDigests"]), info["RepoDigests"]
+    finally:
+        shutil.rmtree(project, ignore_errors=True)
