@@ -102,7 +102,11 @@ def wait_ready(url: str, env: dict[str, str], container: str, timeout: float = 1
                     return
         except OSError:
             time.sleep(0.5)
-    pytest.fail(f"{url} not ready in {timeout} s:\n{podman(env, 'logs', container, check=False)[-3000:]}")
+        (state,) = json.loads(podman(env, "container", "inspect", container))
+        if state["State"]["Status"] == "exited":
+            break
+    logs = subprocess.run(["podman", "logs", container], env=env, capture_output=True, text=True)
+    pytest.fail(f"{url} not ready (container {state['State']['Status']}):\n{(logs.stdout + logs.stderr)[-3000:]}")
 
 
 def test_the_image_is_labelled_with_the_model_and_runs_as_a_non_root_user(
@@ -127,8 +131,9 @@ def test_the_container_serves_the_model_it_is_labelled_with(
     name, lineage = image
     port = free_port()
     # As the Kubernetes manifests run it: a read-only root filesystem, writable BentoML home and /tmp only.
+    # (podman 4.3 ignores a tmpfs `mode=`; `U` gives the tmpfs to the image's user, as fsGroup does an emptyDir.)
     container = podman(engine, "run", "--detach", "--publish", f"127.0.0.1:{port}:3000", "--read-only",
-                       "--tmpfs", "/home/bentoml:rw,mode=1777", name)  # fmt: skip
+                       "--tmpfs", "/home/bentoml:U", name)  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"
         wait_ready(url, engine, container)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,13 @@ def run(cmd: list[str], what: str) -> str:
     return result.stdout.strip()
 
 
+def platforms() -> list[str]:
+    """pip's --platform options: Linux on this machine's architecture, glibc up to 2.36 (Debian 12 on)."""
+    arch = platform.machine()
+    tags = [f"manylinux_2_{minor}_{arch}" for minor in range(36, 16, -1)] + [f"manylinux2014_{arch}", f"linux_{arch}"]
+    return [option for tag in tags for option in ("--platform", tag)]
+
+
 def wheelhouse(folder: Path) -> None:
     """requirements.txt (uv.lock's serving dependencies, with hashes) and every wheel it names, checked."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -59,8 +67,8 @@ def wheelhouse(folder: Path) -> None:
     python = ".".join(map(str, sys.version_info[:2]))  # the project's interpreter: the baked Python version
     run(["uv", "run", "--no-sync", "--with", "pip", "python", "-m", "pip", "download", "--quiet",
          "--disable-pip-version-check", "--require-hashes", "--no-deps", "--only-binary=:all:",
-         "--python-version", python, "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64",
-         "--platform", "linux_x86_64", "--dest", str(folder), "-r", str(requirements)], "the wheelhouse")  # fmt: skip
+         "--python-version", python, *platforms(), "--dest", str(folder), "-r", str(requirements)],
+        "the wheelhouse")  # fmt: skip
 
 
 def readable(folder: Path) -> None:
