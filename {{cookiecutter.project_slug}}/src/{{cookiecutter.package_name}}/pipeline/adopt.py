@@ -59,17 +59,23 @@ def dataset_text(inferred: infer.Inferred, raw: Path, source: Path, target: str)
         f"task: {inferred.task}   # {inferred.task_reason}",
         "",
         "# Each column: `category` with its closed set of `values`, or `float` with an inclusive `range`.",
-        "# `nullable: true` lets a record say \"unknown\" with null. Columns of the file not listed here are dropped.",
+        '# `nullable: true` lets a record say "unknown" with null. Columns of the file not listed here are dropped.',
     ]
     if inferred.dropped:
         lines.append("# Dropped by `make adopt`:")
         lines += [f"#   {name}: {why}" for name, why in inferred.dropped.items()]
-    lines += [_yaml({"columns": inferred.columns}), "", "# One real record: the service's OpenAPI page is pre-filled with it, and the tests use it."]
+    lines += [
+        _yaml({"columns": inferred.columns}),
+        "",
+        "# One real record: the service's OpenAPI page is pre-filled with it, and the tests use it.",
+    ]
     lines.append(_yaml({"example": inferred.example}))
     return "\n".join(lines) + "\n"
 
 
-def validate_rules(inferred: infer.Inferred, frame: pd.DataFrame, target: str, test_size: float) -> dict[str, float | int]:
+def validate_rules(
+    inferred: infer.Inferred, frame: pd.DataFrame, target: str, test_size: float
+) -> dict[str, float | int]:
     """min_rows no larger than the held-out file; null and class shares with headroom over what was seen."""
     held_out = int(inferred.labelled_rows * test_size)
     worst_nulls = max(float(frame[n].isna().mean()) for n in inferred.columns if n != target)
@@ -97,15 +103,19 @@ def gates(inferred: infer.Inferred, labels: pd.Series) -> tuple[dict[str, dict[s
         return {"min": {"r2": 0.0}, "max": {"rmse": rmse}}, "predicting the mean scores r2 0 and rmse ~ the std"
     majority = math_floor(float(target.astype(str).value_counts(normalize=True).max()), 2)
     if inferred.task == "binary":
-        return {"min": {"accuracy": majority, "roc_auc": 0.6}}, "always answering the commonest class scores this accuracy; chance is roc_auc 0.5"
+        return {
+            "min": {"accuracy": majority, "roc_auc": 0.6}
+        }, "always answering the commonest class scores this accuracy; chance is roc_auc 0.5"
     floor_f1 = math_floor(1 / target.nunique(), 2)
-    return {"min": {"accuracy": majority, "f1_macro": floor_f1}}, "always answering the commonest class scores this accuracy"
+    return {
+        "min": {"accuracy": majority, "f1_macro": floor_f1}
+    }, "always answering the commonest class scores this accuracy"
 
 
 def params_text(text: str, rules: dict[str, float | int], thresholds: dict[str, dict[str, float]], why: str) -> str:
     """params.yaml with the validate rules set and the evaluate gate replaced, every other line kept."""
     for key, value in rules.items():
-        text, found = re.subn(rf"(?m)^(  {key}:\s*)\S+", lambda m: f"{m.group(1)}{value}", text)
+        text, found = re.subn(rf"(?m)^(  {key}:\s*)\S+", rf"\g<1>{value}", text)
         if not found:
             raise infer.AdoptError(f"params.yaml: validate.{key} not found; restore it from the template")
     block = re.search(r"(?ms)^evaluate:.*?\n(?=\S)", text)
@@ -155,14 +165,18 @@ def adopt(data: Path, target: str, task: str | None = None) -> int:
     if result.returncode != 0:
         if copied:
             raw.unlink()
-        raise infer.AdoptError(f"`dvc add {raw}` failed, nothing was changed: {(result.stderr or result.stdout).strip()}")
+        raise infer.AdoptError(
+            f"`dvc add {raw}` failed, nothing was changed: {(result.stderr or result.stdout).strip()}"
+        )
     dataset.PATH.write_text(new_dataset)
     params.PARAMS_FILE.write_text(new_params)
     retired = retire(Path(dataset.DATASET.raw_data), raw)
 
     print(f"adopt: {data} -> {raw} ({inferred.labelled_rows} labelled rows), versioned by DVC")
     if retired:
-        print(f"adopt: {retired} is no longer the raw data: its .dvc file is removed (git history and the DVC cache keep it)")
+        print(
+            f"adopt: {retired} is no longer the raw data: its .dvc file is removed (git history and the DVC cache keep it)"
+        )
     print(f"adopt: task {inferred.task} ({inferred.task_reason}); give TASK= to choose another")
     for name, why_dropped in inferred.dropped.items():
         print(f"adopt: dropped {name!r}: {why_dropped}")
@@ -179,4 +193,3 @@ def main(*, data: Path, target: str, task: str | None = None) -> int:
     except infer.AdoptError as error:
         print(f"adopt: {error}; nothing was changed", file=sys.stderr)
         return 1
-

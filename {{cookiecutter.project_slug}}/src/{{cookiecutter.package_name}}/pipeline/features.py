@@ -5,7 +5,7 @@ Because the transform travels inside the model artifact, training and serving ca
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -30,7 +30,7 @@ def preprocessor() -> ColumnTransformer:
     )
 
 
-Model = Pipeline | FixedThresholdClassifier  # what `train` fits and the service loads
+Model: TypeAlias = Pipeline | FixedThresholdClassifier  # what `train` fits and the service loads
 
 
 def model(params: dict[str, Any]) -> Model:
@@ -49,7 +49,9 @@ def model(params: dict[str, Any]) -> Model:
     )
     pipeline = Pipeline([("preprocess", preprocessor()), ("estimator", estimator)])
     if TASK == "binary":
-        return FixedThresholdClassifier(pipeline, threshold=params["decision_threshold"], response_method="predict_proba")
+        return FixedThresholdClassifier(
+            pipeline, threshold=params["decision_threshold"], response_method="predict_proba"
+        )
     return pipeline
 
 

@@ -52,7 +52,7 @@ def read(path: Path) -> pd.DataFrame:
         raise
     except ImportError as error:
         raise AdoptError(f"{path}: reading it needs {error.name} (`uv add {error.name}`)") from None
-    except Exception as error:  # noqa: BLE001 - any reader failure is the same answer: this file cannot be read
+    except Exception as error:  # any reader's failure gets the same answer: this file cannot be read
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise AdoptError(f"{path}: cannot be read as a table ({first})") from None
     if frame.empty or len(frame.columns) < 2:
@@ -151,12 +151,16 @@ def infer(frame: pd.DataFrame, target: str, task: str | None = None) -> Inferred
         raise AdoptError(f"TASK={task!r} is not one of {', '.join(TASKS)}")
     labelled = frame.dropna(subset=[target])
     if len(labelled) < MIN_ROWS:
-        raise AdoptError(f"{len(labelled)} rows have a {target!r}; at least {MIN_ROWS} are needed to train and evaluate")
+        raise AdoptError(
+            f"{len(labelled)} rows have a {target!r}; at least {MIN_ROWS} are needed to train and evaluate"
+        )
     inferred_task, reason = task_of(labelled[target])
     if task is None:
         task = inferred_task
     elif task != "regression" and inferred_task == "regression" and not _integral(labelled[target]):
-        raise AdoptError(f"target {target!r} holds fractional numbers; it cannot be {task} (leave TASK out or use regression)")
+        raise AdoptError(
+            f"target {target!r} holds fractional numbers; it cannot be {task} (leave TASK out or use regression)"
+        )
     elif task == "regression" and not _numeric(labelled[target]):
         raise AdoptError(f"target {target!r} holds text; a regression needs numbers")
     classes = labelled[target].astype(str).value_counts()
@@ -164,9 +168,13 @@ def infer(frame: pd.DataFrame, target: str, task: str | None = None) -> Inferred
         if len(classes) < 2:
             raise AdoptError(f"target {target!r} has one class ({classes.index[0]!r}); a classifier needs at least two")
         if task == "binary" and len(classes) != 2:
-            raise AdoptError(f"target {target!r} has {len(classes)} classes; binary needs exactly two (use TASK=multiclass)")
+            raise AdoptError(
+                f"target {target!r} has {len(classes)} classes; binary needs exactly two (use TASK=multiclass)"
+            )
         if classes.min() < 2:
-            raise AdoptError(f"class {classes.idxmin()!r} of {target!r} has one row; each class needs at least two to be held out")
+            raise AdoptError(
+                f"class {classes.idxmin()!r} of {target!r} has one row; each class needs at least two to be held out"
+            )
 
     dropped = {str(n): r for n in frame.columns if n != target and (r := drop_reason(str(n), frame[n])) is not None}
     kept = [str(n) for n in frame.columns if n != target and str(n) not in dropped]
@@ -179,6 +187,8 @@ def infer(frame: pd.DataFrame, target: str, task: str | None = None) -> Inferred
 
     complete = labelled.dropna(subset=kept)
     row = (complete if len(complete) else labelled).iloc[0]
-    example = {name: (None if pd.isna(row[name]) else _example_value(row[name], spec)) for name, spec in columns.items()}
+    example = {
+        name: (None if pd.isna(row[name]) else _example_value(row[name], spec)) for name, spec in columns.items()
+    }
     why = reason if task == inferred_task else f"given as TASK (the target reads as {inferred_task}: {reason})"
     return Inferred(task, why, columns, example, dropped, len(labelled))
