@@ -1,7 +1,7 @@
 """Finish the baked repository: keep the chosen licence, start git and DVC, version the example data.
 
-Runs inside the new repository. Needs git and DVC (checked by pre_gen_project.py); uv only for the
-lock file. Nothing here talks to a server: a local DVC remote is a directory, a cloud remote is only
+Runs inside the new repository. Needs git, and DVC beside cookiecutter, on PATH, or else uv, which runs
+the DVC the project asks for (`uvx`, as `pipx run cookiecutter` has no DVC); uv also writes the lock file. Nothing here talks to a server: a local DVC remote is a directory, a cloud remote is only
 configured, and pushing to it is left to the team (it needs credentials).
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | jsonify }}""")
 RAW_DATA = Path("data/raw/penguins.csv")
+DVC: list[str] = []
 
 
 def run(*cmd: str) -> None:
@@ -24,10 +25,17 @@ def run(*cmd: str) -> None:
         sys.exit(f"error: `{' '.join(cmd)}` failed:\n{result.stdout}{result.stderr}")
 
 
+def dvc_command() -> list[str]:
+    """The DVC installed beside cookiecutter, else one on PATH, else the project's own through uv."""
+    if subprocess.run([sys.executable, "-c", "import dvc"], capture_output=True).returncode == 0:
+        return [sys.executable, "-m", "dvc"]
+    if shutil.which("dvc"):
+        return ["dvc"]
+    return ["uv", "tool", "run", "--from", ANSWERS["__dvc_requirement"], "dvc"]
+
+
 def dvc(*args: str) -> None:
-    """Prefer the DVC installed beside cookiecutter; fall back to one on PATH."""
-    importable = subprocess.run([sys.executable, "-c", "import dvc"], capture_output=True).returncode == 0
-    run(*([sys.executable, "-m", "dvc"] if importable else ["dvc"]), *args)
+    run(*DVC, *args)
 
 
 def keep_chosen_licence() -> None:
@@ -69,6 +77,8 @@ def lock_dependencies() -> None:
 
 
 def main() -> None:
+    global DVC
+    DVC = dvc_command()
     keep_chosen_licence()
     run("git", "init", "--quiet", "--initial-branch", ANSWERS["default_branch"])
     init_dvc()
