@@ -59,14 +59,45 @@ def init_dvc() -> None:
     dvc("config", "core.autostage", "true")
     dvc("remote", "add", "--default", "storage", ANSWERS["dvc_remote_url"])
     dvc("add", "--quiet", str(RAW_DATA))
-    if ANSWERS["dvc_remote"] == "local":
+    if ANSWERS["dvc_remote"] == "local" and not RENDERED_BY_CRUFT:  # a render for a diff pushes nowhere
         dvc("push", "--quiet")
     else:
         print(f"DVC remote {ANSWERS['dvc_remote_url']} is configured; run `dvc push` once its credentials are set.")
 
 
+# `cruft update` renders the template again (hooks included) to diff two renders; it adds `_commit`.
+RENDERED_BY_CRUFT = "_commit" in ANSWERS
+# What a render holds that is not the template's to update: git and DVC state, the lock, cruft's own file.
+CRUFT_SKIP = [".git", ".dvc/cache", ".dvc/tmp", "uv.lock", ".cruft.json"]
+
+
+def record_template() -> None:
+    """Write .cruft.json as `cruft create` would, so `make update-template` (cruft update) can follow the template."""
+    repo = Path(ANSWERS.get("_repo_dir") or ".")
+    commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if commit.returncode != 0:
+        print("The template is not a git checkout: no .cruft.json; `uvx cruft link <template URL>` adds it later.")
+        return
+    template = ANSWERS["_template"]
+    if Path(template).expanduser().is_dir():  # a local path, as given: make it usable from anywhere
+        template = str(Path(template).expanduser().resolve())
+    context = {k: v for k, v in ANSWERS.items() if k not in {"_output_dir", "_repo_dir", "_checkout"}}
+    context.update(_template=template, _commit=commit.stdout.strip())
+    state = {
+        "template": template,
+        "commit": commit.stdout.strip(),
+        "checkout": ANSWERS.get("_checkout"),
+        "context": {"cookiecutter": context},
+        "directory": None,
+        "skip": CRUFT_SKIP,
+    }
+    Path(".cruft.json").write_text(json.dumps(state, indent=2, ensure_ascii=False) + "\n")
+
+
 def lock_dependencies() -> None:
-    if os.environ.get("LASTMILE_SKIP_LOCK"):  # the template's file-layout tests bake dozens of projects
+    if (
+        os.environ.get("LASTMILE_SKIP_LOCK") or RENDERED_BY_CRUFT
+    ):  # the template's file-layout tests bake dozens of projects
         return
     if shutil.which("uv") is None:
         print("uv not found: `make setup` will write uv.lock on first run.")
@@ -83,6 +114,8 @@ def main() -> None:
     run("git", "init", "--quiet", "--initial-branch", ANSWERS["default_branch"])
     init_dvc()
     lock_dependencies()
+    if not RENDERED_BY_CRUFT:  # `cruft create` and `cruft update` write their own
+        record_template()
     run("git", "add", "--all")
     run("git", *git_identity(), "commit", "--quiet", "-m", f"Bake {ANSWERS['project_name']} from the Lastmile template")
 

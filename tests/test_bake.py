@@ -67,6 +67,8 @@ EXPECTED_FILES = {
     "deploy/environments/README.md",
     "docs/promote-rollback-audit.md",
     "docs/quality-gates.md",
+    "docs/own-data.md",
+    ".cruft.json",
     "data/raw/.gitignore",
     "data/raw/penguins.csv.dvc",
     "dvc.yaml",
