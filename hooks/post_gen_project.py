@@ -59,7 +59,9 @@ def init_dvc() -> None:
     dvc("config", "core.autostage", "true")
     dvc("remote", "add", "--default", "storage", ANSWERS["dvc_remote_url"])
     dvc("add", "--quiet", str(RAW_DATA))
-    if ANSWERS["dvc_remote"] == "local" and not RENDERED_BY_CRUFT:  # a render for a diff pushes nowhere
+    if RENDERED_BY_CRUFT:  # a render for cruft's diff pushes nowhere
+        return
+    if ANSWERS["dvc_remote"] == "local":
         dvc("push", "--quiet")
     else:
         print(f"DVC remote {ANSWERS['dvc_remote_url']} is configured; run `dvc push` once its credentials are set.")
