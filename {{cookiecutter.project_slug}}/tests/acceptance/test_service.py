@@ -81,3 +81,13 @@ def test_a_bad_request_gets_a_4xx_naming_the_field(url: str, payload: Any, field
 def test_the_service_still_answers_after_bad_requests(url: str) -> None:
     status, served = post(url, {"records": [EXAMPLE_FEATURES]})
     assert status == 200 and len(served) == 1
+
+
+def test_the_openapi_page_is_prefilled_with_the_example_record(url: str) -> None:
+    """Swagger UI's "Try it out" shows the contract's example row, not each field's maximum (OpenAPI 3.0)."""
+    status, document = call("GET", f"{url}/docs.json")
+    assert status == 200 and document["openapi"].startswith("3.0")
+    body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["example"] == {"records": [EXAMPLE_FEATURES]}
+    assert '"examples": [' not in json.dumps(document["components"]["schemas"])  # 3.1 style, ignored by 3.0 tools
+    assert all(f"`{name}`" in document["info"]["description"] for name in FEATURE_NAMES)
