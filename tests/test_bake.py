@@ -104,6 +104,7 @@ EXPECTED_FILES = {
     "tests/unit/test_registry.py",
     "tests/unit/test_remote.py",
     "tests/unit/test_release.py",
+    "tests/unit/test_infer.py",
     "src/{package}/contract/dataset.yaml",
     *(
         f"src/{{package}}/{module}.py"
