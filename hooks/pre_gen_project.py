@@ -23,8 +23,17 @@ CHOICES = {
     "dvc_remote": ("local", "s3", "gcs", "azure"),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"),
 }
-# Package names that would shadow a module the generated project imports.
-SHADOWED = {"bentoml", "dvc", "mlflow", "pandas", "pandera", "sklearn", "numpy", "yaml", "pydantic", "tests", "test"}
+# Import names of the generated project's dependencies (and what its code imports through them): a package
+# of the same name would shadow one. tests/test_answers.py checks every import of a bake is listed here or
+# is in the standard library, which is refused too (sys.stdlib_module_names).
+DEPENDENCIES = {
+    "bentoml", "dvc", "hypothesis", "joblib", "mlflow", "mypy", "numpy", "pandas", "pandera", "pre_commit",
+    "psutil", "pydantic", "pytest", "pytest_benchmark", "ruff", "schemathesis", "scipy", "sklearn", "starlette",
+    "threadpoolctl", "yaml", "tests", "test",
+}  # fmt: skip
+# Answers written into TOML, YAML and Python strings: any printable text is escaped where it lands;
+# a control character (a newline from a replay file) is refused, since each is a one-line field.
+FREE_TEXT = ("project_name", "description", "author_name")
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z_][a-z0-9_]*$")
 BUCKET_URL = {
@@ -66,10 +75,17 @@ def check_names(a: dict[str, str]) -> list[str]:
         )
     elif keyword.iskeyword(package) or keyword.issoftkeyword(package):
         errors.append(f"package_name: {package!r} is a Python keyword; choose another name, e.g. '{package}_model'.")
-    elif package in SHADOWED:
+    elif package in DEPENDENCIES:
         errors.append(
             f"package_name: {package!r} would shadow a module the project imports; choose another name, e.g. '{package}_model'."
         )
+    elif package in sys.stdlib_module_names:
+        errors.append(
+            f"package_name: {package!r} would shadow the standard library's {package!r}; choose another name, e.g. '{package}_model'."
+        )
+    for key in FREE_TEXT:
+        if any(not ch.isprintable() for ch in a[key]):
+            errors.append(f"{key}: {a[key]!r} holds a control character (a newline?); give one line of text.")
     return errors
 
 
@@ -112,16 +128,16 @@ def check_branch(a: dict[str, str]) -> list[str]:
 
 
 def check_tools() -> list[str]:
-    """The post-generation hook needs git and DVC; find out now, before anything is written."""
+    """The post-generation hook needs git, and DVC or uv to run it; find out now, before anything is written."""
     errors = []
     if shutil.which("git") is None:
         errors.append("git: not found on PATH; install git, then bake again.")
     has_dvc = (
         shutil.which("dvc") or subprocess.run([sys.executable, "-c", "import dvc"], capture_output=True).returncode == 0
     )
-    if not has_dvc:
+    if not has_dvc and shutil.which("uv") is None:
         errors.append(
-            "dvc: not found; bake with `uvx --with 'dvc>=3.60' cookiecutter <template>` or `pip install 'dvc>=3.60'` first."
+            "uv: not found on PATH (the hook runs DVC through it); install uv (https://docs.astral.sh/uv/), then bake again."
         )
     return errors
 

@@ -32,6 +32,9 @@ MATRIX = {
         "license": "BSD-3-Clause",
         "python_version": "3.13",
         "default_branch": "trunk",
+        # Free text lands in TOML and Python strings: quotes, backslashes and non-Latin letters must survive.
+        "description": 'Модель "пингвинов" \\ 企鹅 C:\\models\\ it\'s """ done\\',
+        "author_name": 'Zoë "Z" O\'Brien \\ 数据组',
     },
     "azure-hyphenated-slug-own-package": {
         "project_name": "My Model",
@@ -66,6 +69,8 @@ EXPECTED_FILES = {
     "docs/promote-rollback-audit.md",
     "docs/deploy.md",
     "docs/quality-gates.md",
+    "docs/own-data.md",
+    ".cruft.json",
     "data/raw/.gitignore",
     "data/raw/penguins.csv.dvc",
     "dvc.yaml",
@@ -102,6 +107,7 @@ EXPECTED_FILES = {
     "tests/unit/test_remote.py",
     "tests/unit/test_release.py",
     "tests/unit/test_manifests.py",
+    "tests/unit/test_infer.py",
     "src/{package}/contract/dataset.yaml",
     *(
         f"src/{{package}}/{module}.py"
@@ -110,6 +116,7 @@ EXPECTED_FILES = {
             "contract/__init__", "contract/artifact", "contract/dataset", "contract/messages", "contract/names",
             "contract/predict", "contract/schema",
             "pipeline/__init__", "pipeline/drift", "pipeline/dvclock", "pipeline/evaluate", "pipeline/features",
+            "pipeline/adopt", "pipeline/infer",
             "pipeline/lineage", "pipeline/outputs", "pipeline/package", "pipeline/params", "pipeline/prepare", "pipeline/tracking",
             "pipeline/train", "pipeline/validate",
             "serving/__init__", "serving/batching", "serving/bento", "serving/guard", "serving/limits",
@@ -183,6 +190,9 @@ def test_answers_reach_the_files(project: tuple[Path, dict[str, str]]) -> None:
     folder, answers = project
     pyproject = tomllib.loads((folder / "pyproject.toml").read_text())
     assert pyproject["project"]["requires-python"] == f">={answers.get('python_version', '3.11')}"
+    if "description" in answers:
+        assert pyproject["project"]["description"] == answers["description"]
+        assert pyproject["project"]["authors"][0]["name"] == answers["author_name"]
     dvc_config = (folder / ".dvc" / "config").read_text()
     if answers.get("dvc_remote_url", "").startswith(("s3:", "gs:", "azure:")):
         assert answers["dvc_remote_url"] in dvc_config
@@ -192,7 +202,8 @@ def test_answers_reach_the_files(project: tuple[Path, dict[str, str]]) -> None:
     metric = "r2" if answers.get("task") == "regression" else "accuracy"
     assert metric in params["evaluate"]["min"]
     (dataset,) = (folder / "src").glob("*/contract/dataset.yaml")
-    assert yaml.safe_load(dataset.read_text())["task"] == answers.get("task", "classification")
+    task = {"classification": "multiclass", "regression": "regression"}[answers.get("task", "classification")]
+    assert yaml.safe_load(dataset.read_text())["task"] == task
     licence = (folder / "LICENSE").read_text()
     assert {"MIT": "MIT License", "Apache-2.0": "Apache License", "BSD-3-Clause": "BSD 3-Clause",
             "Proprietary": "All rights reserved"}[answers.get("license", "MIT")] in licence  # fmt: skip

@@ -16,6 +16,7 @@ import psutil  # a BentoML dependency
 import pytest
 
 from {{ cookiecutter.package_name }}.contract.dataset import DATASET
+from {{ cookiecutter.package_name }}.pipeline import prepare
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.serving.store import use_project_home
 
@@ -39,7 +40,7 @@ def need(path: Path, how: str) -> Path:
 
 @pytest.fixture(scope="session")
 def raw() -> pd.DataFrame:
-    return pd.read_csv(need(ROOT / DATASET.raw_data, "make data"))
+    return prepare.read(need(ROOT / DATASET.raw_data, "make data"))
 
 
 def call(method: str, url: str, body: bytes | None = None) -> tuple[int, Any]:

@@ -44,7 +44,7 @@ def synthetic_frame(rows: int = 240, seed: int = 0) -> pd.DataFrame:
             rng.shuffle(column)  # type: ignore[arg-type]
         else:
             low, high = value_range(name) or (0.0, 1.0)
-            column = rng.uniform(low, high, rows).round(1).tolist()
+            column = rng.uniform(low, high, rows).tolist()  # no rounding: a range may be narrower than 0.1
         if COLUMNS[name].nullable and name != TARGET:
             column = [None if rng.random() < 0.1 else v for v in column]
         frame[name] = column

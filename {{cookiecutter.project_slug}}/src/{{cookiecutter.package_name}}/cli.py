@@ -68,6 +68,11 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--metrics", type=Path, required=True, help="the metrics from `evaluate`")
     sp.add_argument("--lineage", type=Path, required=True, help="where to write the lineage record")
 
+    sp = command("adopt", "pipeline.adopt:main", "Make a CSV or Parquet file the data this repository learns from.")
+    sp.add_argument("data", type=Path, help="the table (.csv or .parquet)")
+    sp.add_argument("--target", required=True, help="the column to predict")
+    sp.add_argument("--task", choices=("binary", "multiclass", "regression"), help="default: inferred from the target")
+
     # Serving.
     sp = command("build", "serving.bento:main", "Build the Bento from the packaged model (offline).")
     sp.add_argument("--models", type=Path, default=MODELS, help=MODELS_HELP)

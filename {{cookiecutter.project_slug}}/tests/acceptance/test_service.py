@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.contract.messages import MAX_BATCH_ROWS
-from {{ cookiecutter.package_name }}.contract.schema import EXAMPLE_FEATURES, FEATURE_NAMES, TASK
+from {{ cookiecutter.package_name }}.contract.schema import CLASSIFICATION, EXAMPLE_FEATURES, FEATURE_NAMES
 from tests.conftest import ROOT, call, need
 
 
@@ -27,7 +27,7 @@ def test_predict_returns_the_offline_predictions_for_the_golden_set(url: str) ->
     assert status == 200, served
     expected = model.predict(golden)
     assert [p["prediction"] for p in served] == expected.tolist()
-    if TASK == "classification":
+    if CLASSIFICATION:
         probabilities = model.predict_proba(golden)
         assert [list(p["probabilities"].values()) for p in served] == probabilities.tolist()
         assert all(list(p["probabilities"]) == [str(c) for c in model.classes_] for p in served)
@@ -45,20 +45,30 @@ def test_the_health_endpoints_answer(url: str) -> None:
         assert status == 200, path
 
 
-first_numeric = next(n for n in FEATURE_NAMES if isinstance(EXAMPLE_FEATURES[n], float))
-first_categorical = next(n for n in FEATURE_NAMES if isinstance(EXAMPLE_FEATURES[n], str))
-BAD_REQUESTS = {
+# The bad requests any contract allows: a wrong number where there is a numeric feature, an unknown
+# category where there is a categorical one.
+first_numeric = next((n for n in FEATURE_NAMES if isinstance(EXAMPLE_FEATURES[n], float)), None)
+first_categorical = next((n for n in FEATURE_NAMES if isinstance(EXAMPLE_FEATURES[n], str)), None)
+first_field = FEATURE_NAMES[0]
+BAD_REQUESTS: dict[str, tuple[Any, str]] = {
     "malformed JSON": (b'{"records": [', ""),
     "no records field": ({"rows": [EXAMPLE_FEATURES]}, "records"),
-    "missing field": ({"records": [{k: v for k, v in EXAMPLE_FEATURES.items() if k != first_numeric}]}, first_numeric),
-    "wrong type": ({"records": [EXAMPLE_FEATURES | {first_numeric: "heavy"}]}, first_numeric),
-    "number as text": ({"records": [EXAMPLE_FEATURES | {first_numeric: "40.0"}]}, first_numeric),
-    "out of range": ({"records": [EXAMPLE_FEATURES | {first_numeric: 1e9}]}, first_numeric),
-    "unknown category": ({"records": [EXAMPLE_FEATURES | {first_categorical: "Atlantis"}]}, first_categorical),
+    "missing field": ({"records": [{k: v for k, v in EXAMPLE_FEATURES.items() if k != first_field}]}, first_field),
     "records not a list": ({"records": EXAMPLE_FEATURES}, "records"),
     "empty batch": ({"records": []}, "records"),
     "oversized batch": ({"records": [EXAMPLE_FEATURES] * (MAX_BATCH_ROWS + 1)}, "records"),
 }
+if first_numeric is not None:
+    BAD_REQUESTS |= {
+        "wrong type": ({"records": [EXAMPLE_FEATURES | {first_numeric: "heavy"}]}, first_numeric),
+        "number as text": ({"records": [EXAMPLE_FEATURES | {first_numeric: "40.0"}]}, first_numeric),
+        "out of range": ({"records": [EXAMPLE_FEATURES | {first_numeric: 1e300}]}, first_numeric),
+    }
+if first_categorical is not None:
+    BAD_REQUESTS["unknown category"] = (
+        {"records": [EXAMPLE_FEATURES | {first_categorical: "not one of the values"}]},
+        first_categorical,
+    )
 
 
 @pytest.mark.parametrize(("payload", "field"), list(BAD_REQUESTS.values()), ids=list(BAD_REQUESTS))
@@ -71,3 +81,13 @@ def test_a_bad_request_gets_a_4xx_naming_the_field(url: str, payload: Any, field
 def test_the_service_still_answers_after_bad_requests(url: str) -> None:
     status, served = post(url, {"records": [EXAMPLE_FEATURES]})
     assert status == 200 and len(served) == 1
+
+
+def test_the_openapi_page_is_prefilled_with_the_example_record(url: str) -> None:
+    """Swagger UI's "Try it out" shows the contract's example row, not each field's maximum (OpenAPI 3.0)."""
+    status, document = call("GET", f"{url}/docs.json")
+    assert status == 200 and document["openapi"].startswith("3.0")
+    body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["example"] == {"records": [EXAMPLE_FEATURES]}
+    assert '"examples": [' not in json.dumps(document["components"]["schemas"])  # 3.1 style, ignored by 3.0 tools
+    assert all(f"`{name}`" in document["info"]["description"] for name in FEATURE_NAMES)

@@ -30,7 +30,7 @@ def broken(tmp_path: Path, change: Any) -> Path:
     ("change", "message"),
     [
         (lambda c: c.update(target="wingspan"), "target 'wingspan' is not one of the columns"),
-        (lambda c: c.update(task="ranking"), "task: Input should be 'classification' or 'regression'"),
+        (lambda c: c.update(task="ranking"), "task: Input should be 'binary', 'multiclass' or 'regression'"),
         (lambda c: c["columns"][c["target"]].update(type="text"), "type: Input should be 'category' or 'float'"),
         (lambda c: c["example"].pop(next(iter(c["columns"]))), "example lacks"),
         (lambda c: c["columns"][next(iter(c["columns"]))].update(extra=1), "extra: Extra inputs are not permitted"),
@@ -43,6 +43,6 @@ def test_a_broken_configuration_is_refused_naming_the_field(tmp_path: Path, chan
 
 
 def test_a_task_that_does_not_fit_the_target_column_is_refused(tmp_path: Path) -> None:
-    other = {"classification": "regression", "regression": "classification"}[TASK]
+    other = {"binary": "regression", "multiclass": "regression", "regression": "multiclass"}[TASK]
     with pytest.raises(dataset.DatasetError, match=f"a {other} target cannot be"):
         dataset.load(broken(tmp_path, lambda c: c.update(task=other)))

@@ -11,20 +11,26 @@ import joblib
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.contract.messages import Record
 from {{ cookiecutter.package_name }}.contract.schema import TARGET, to_frame
-from {{ cookiecutter.package_name }}.pipeline import lineage
+from {{ cookiecutter.package_name }}.pipeline import features, lineage
 from {{ cookiecutter.package_name }}.pipeline.prepare import split
 from {{ cookiecutter.package_name }}.pipeline.train import fit
 from tests.strategies import batches, records, synthetic_frame
 
-PARAMS = {"seed": 0, "learning_rate": 0.1, "max_iter": 20, "max_leaf_nodes": 7, "l2_regularization": 0.0}
+PARAMS = {
+    "seed": 0,
+    "learning_rate": 0.1,
+    "max_iter": 20,
+    "max_leaf_nodes": 7,
+    "l2_regularization": 0.0,
+    "decision_threshold": 0.5,
+}
 
 
 @pytest.fixture(scope="module")
-def model() -> Pipeline:
+def model() -> features.Model:
     train, _ = split(synthetic_frame(), test_size=0.25, seed=0)
     return fit(train, PARAMS)
 
@@ -39,14 +45,14 @@ def test_split_keeps_every_labelled_row_once() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(batch=batches())
-def test_preprocessing_emits_only_finite_numbers(model: Pipeline, batch: list[dict[str, Any]]) -> None:
-    transformed = model.named_steps["preprocess"].transform(to_frame(batch))
+def test_preprocessing_emits_only_finite_numbers(model: features.Model, batch: list[dict[str, Any]]) -> None:
+    transformed = features.pipeline_of(model).named_steps["preprocess"].transform(to_frame(batch))
     assert np.isfinite(np.asarray(transformed, dtype=float)).all()
 
 
 @settings(max_examples=40, deadline=None)
 @given(batch=batches())
-def test_a_prediction_depends_on_its_row_alone(model: Pipeline, batch: list[dict[str, Any]]) -> None:
+def test_a_prediction_depends_on_its_row_alone(model: features.Model, batch: list[dict[str, Any]]) -> None:
     together = list(model.predict(to_frame(batch)))
     reversed_order = list(model.predict(to_frame(batch[::-1])))[::-1]
     alone = [model.predict(to_frame([row]))[0] for row in batch]
@@ -55,7 +61,7 @@ def test_a_prediction_depends_on_its_row_alone(model: Pipeline, batch: list[dict
 
 @settings(max_examples=20, deadline=None)
 @given(batch=batches(max_size=5))
-def test_the_pickled_model_predicts_the_same(model: Pipeline, batch: list[dict[str, Any]]) -> None:
+def test_the_pickled_model_predicts_the_same(model: features.Model, batch: list[dict[str, Any]]) -> None:
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     buffer.seek(0)

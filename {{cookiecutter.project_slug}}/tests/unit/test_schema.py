@@ -8,17 +8,30 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from {{ cookiecutter.package_name }}.contract.schema import EXAMPLE_FEATURES, FEATURES, NUMERIC, to_frame
+from {{ cookiecutter.package_name }}.contract.schema import (
+    CATEGORICAL,
+    EXAMPLE_FEATURES,
+    FEATURES,
+    NUMERIC,
+    to_frame,
+    value_range,
+)
+
+
+def outside_the_contract() -> list[tuple[str, object]]:
+    """An unknown category, and a number below and above its range, from whatever dataset.yaml holds."""
+    cases: list[tuple[str, object]] = [(name, "not one of the values") for name in CATEGORICAL[:1]]
+    for name in [n for n in NUMERIC if value_range(n)][:2]:
+        low, high = value_range(name) or (0.0, 0.0)
+        cases += [(name, low - (high - low) - 1.0), (name, high + (high - low) + 1.0)]
+    return cases
 
 
 def test_the_example_record_passes() -> None:
     FEATURES.validate(to_frame([EXAMPLE_FEATURES]))
 
 
-@pytest.mark.parametrize(
-    ("column", "value"),
-    [("island", "Atlantis"), ("bill_depth_mm", 3.0), ("flipper_length_mm", 2000.0)],
-)
+@pytest.mark.parametrize(("column", "value"), outside_the_contract())
 def test_a_value_outside_the_contract_fails_naming_its_column(column: str, value: object) -> None:
     frame = to_frame([EXAMPLE_FEATURES | {column: value}])
     with pytest.raises(pa.errors.SchemaErrors) as error:

@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 PATH = Path(__file__).with_name("dataset.yaml")
-Task = Literal["classification", "regression"]
+Task = Literal["binary", "multiclass", "regression"]
 
 
 class DatasetError(ValueError):
@@ -20,6 +20,8 @@ class DatasetError(ValueError):
 
 
 class Column(BaseModel):
+    # A key this model does not know is refused (a typo must not pass silently); a new optional key is
+    # one more field here with a default, so files written before it stay valid.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["category", "float"]
@@ -52,9 +54,11 @@ class Dataset(BaseModel):
     def _consistent(self) -> Dataset:
         if self.target not in self.columns:
             raise ValueError(f"target {self.target!r} is not one of the columns")
-        kind = self.columns[self.target].type
-        if (self.task == "classification") != (kind == "category"):
-            raise ValueError(f"a {self.task} target cannot be a {kind} column")
+        target = self.columns[self.target]
+        if (self.task != "regression") != (target.type == "category"):
+            raise ValueError(f"a {self.task} target cannot be a {target.type} column")
+        if self.task == "binary" and len(target.values or ()) != 2:
+            raise ValueError(f"a binary target has two values, not {len(target.values or ())}")
         if missing := set(self.columns) - set(self.example):
             raise ValueError(f"example lacks {sorted(missing)}")
         return self

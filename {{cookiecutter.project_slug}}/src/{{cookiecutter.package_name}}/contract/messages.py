@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, create_model
 
-from .schema import COLUMNS, EXAMPLE_FEATURES, FEATURE_NAMES, TARGET, TASK, allowed_values, value_range
+from .schema import CLASSIFICATION, COLUMNS, EXAMPLE_FEATURES, FEATURE_NAMES, TARGET, allowed_values, value_range
 
 # The largest batch one request may carry; a larger one is refused with a 400 before it reaches the model.
 MAX_BATCH_ROWS = 1000
@@ -35,7 +35,7 @@ Record = create_model("Record", __config__=ConfigDict(extra="ignore"), **_record
 Records = Annotated[list[Record], Field(min_length=1, max_length=MAX_BATCH_ROWS)]  # type: ignore[valid-type]
 
 _prediction_fields: dict[str, Any] = {"prediction": (float, Field(description=COLUMNS[TARGET].description))}
-if TASK == "classification":
+if CLASSIFICATION:
     _prediction_fields = {
         "prediction": (Literal[allowed_values(TARGET)], Field(description=COLUMNS[TARGET].description)),
         "probabilities": (dict[str, float], Field(description="Probability of each class")),

@@ -12,4 +12,4 @@ SERVICE_NAME = "{{ cookiecutter.project_slug }}"
 # Where promotions land; the PR report compares against it.
 DEFAULT_BRANCH = "{{ cookiecutter.default_branch }}"
 # The embedded MLflow store; MLFLOW_TRACKING_URI overrides it (pipeline/tracking.py).
-DEFAULT_TRACKING_URI = "{{ cookiecutter.mlflow_tracking_uri }}"
+DEFAULT_TRACKING_URI = "{{ cookiecutter.mlflow_tracking_uri | replace('\\', '\\\\') | replace('"', '\\"') }}"

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .messages import Prediction
-from .schema import TASK, to_frame
+from .schema import CLASSIFICATION, to_frame
 
 
 def predictions(model: Any, rows: list[dict[str, Any]]) -> list[BaseModel]:
@@ -15,11 +15,16 @@ def predictions(model: Any, rows: list[dict[str, Any]]) -> list[BaseModel]:
     frame = to_frame(rows)
     # model_construct skips validation: these values come from the model, not from a client, and
     # validating a thousand of them again costs as much as the prediction itself.
-    if TASK == "classification":
+    if CLASSIFICATION:
         # One pass: the label is the most probable class, exactly what the classifier's predict() returns.
         probabilities = model.predict_proba(frame)
         classes = [str(c) for c in model.classes_]
-        labels = probabilities.argmax(axis=1).tolist()
+        # A binary model carries its decision threshold (params.yaml): the label is what its predict() says.
+        threshold = getattr(model, "threshold", None)
+        if threshold is not None:
+            labels = (probabilities[:, 1] >= threshold).astype(int).tolist()
+        else:
+            labels = probabilities.argmax(axis=1).tolist()
         return [
             Prediction.model_construct(prediction=classes[label], probabilities=dict(zip(classes, row, strict=True)))
             for label, row in zip(labels, probabilities.tolist(), strict=True)

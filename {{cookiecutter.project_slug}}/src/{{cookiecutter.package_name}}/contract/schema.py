@@ -15,6 +15,7 @@ from .dataset import DATASET, Column
 
 TARGET = DATASET.target
 TASK = DATASET.task
+CLASSIFICATION = TASK != "regression"  # binary or multiclass: labels and probabilities
 FEATURE_NAMES: tuple[str, ...] = DATASET.features
 
 

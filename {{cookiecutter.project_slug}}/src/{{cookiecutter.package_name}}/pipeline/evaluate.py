@@ -10,28 +10,38 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
-from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import label_binarize
 
-from ..contract.schema import FEATURE_NAMES, TARGET, TASK, TRAINING
+from ..contract.schema import CLASSIFICATION, FEATURE_NAMES, TARGET, TASK, TRAINING
 from . import params
 
 
-def score(model: Pipeline, frame: pd.DataFrame) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
+def score(model: Any, frame: pd.DataFrame) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     """Metrics and plot tables for one labelled frame."""
     frame = TRAINING.validate(frame)
     features, actual = frame[list(FEATURE_NAMES)], frame[TARGET]
     predicted = model.predict(features)
-    if TASK == "classification":
+    if CLASSIFICATION:
         probabilities = model.predict_proba(features)
-        classes = list(model.classes_)
-        onehot = label_binarize(actual, classes=classes)
-        fpr, tpr, _ = skm.roc_curve(onehot.ravel(), probabilities.ravel())  # micro-average over classes
-        values = {
-            "accuracy": skm.accuracy_score(actual, predicted),
-            "f1_macro": skm.f1_score(actual, predicted, average="macro"),
-            "roc_auc": skm.roc_auc_score(actual, probabilities, multi_class="ovr", labels=classes),
-        }
+        classes = [str(c) for c in model.classes_]
+        if TASK == "binary":  # the positive class is the second one; its probability ranks the rows
+            positive = probabilities[:, 1]
+            fpr, tpr, _ = skm.roc_curve(actual, positive, pos_label=classes[1])
+            values = {
+                "accuracy": skm.accuracy_score(actual, predicted),
+                "f1": skm.f1_score(actual, predicted, pos_label=classes[1]),
+                "precision": skm.precision_score(actual, predicted, pos_label=classes[1], zero_division=0),
+                "recall": skm.recall_score(actual, predicted, pos_label=classes[1]),
+                "roc_auc": skm.roc_auc_score(actual == classes[1], positive),
+            }
+        else:
+            onehot = label_binarize(actual, classes=classes)
+            fpr, tpr, _ = skm.roc_curve(onehot.ravel(), probabilities.ravel())  # micro-average over classes
+            values = {
+                "accuracy": skm.accuracy_score(actual, predicted),
+                "f1_macro": skm.f1_score(actual, predicted, average="macro"),
+                "roc_auc": skm.roc_auc_score(actual, probabilities, multi_class="ovr", labels=classes),
+            }
         plots = {
             "confusion.csv": pd.DataFrame({"actual": actual.to_numpy(), "predicted": predicted}),
             "roc.csv": pd.DataFrame({"fpr": fpr, "tpr": tpr}),
@@ -60,7 +70,7 @@ def gate(values: dict[str, float], thresholds: dict[str, dict[str, float]]) -> d
 
 
 def evaluate(
-    *, model: Pipeline, test: Path, metrics_path: Path, gates_path: Path, plots: Path, thresholds: dict[str, Any]
+    *, model: Any, test: Path, metrics_path: Path, gates_path: Path, plots: Path, thresholds: dict[str, Any]
 ) -> tuple[dict[str, float], bool]:
     values, tables = score(model, pd.read_csv(test))
     results = gate(values, thresholds)

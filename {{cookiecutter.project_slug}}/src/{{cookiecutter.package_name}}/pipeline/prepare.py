@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..contract.dataset import DATASET
-from ..contract.schema import TARGET, TASK
+from ..contract.schema import CLASSIFICATION, TARGET
 from . import params
 from .outputs import HELD_OUT, TRAINING
 
@@ -17,13 +17,14 @@ TEST_FILE = HELD_OUT.name
 
 
 def read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path)
+    """The raw table: Parquet by its suffix, CSV otherwise."""
+    return pd.read_parquet(path) if path.suffix.lower() in {".parquet", ".pq"} else pd.read_csv(path)
 
 
 def split(frame: pd.DataFrame, *, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Drop rows with no target (nothing to learn from), then split; stratified for classification."""
     labelled = frame.dropna(subset=[TARGET])
-    stratify = labelled[TARGET] if TASK == "classification" else None
+    stratify = labelled[TARGET] if CLASSIFICATION else None
     train, test = train_test_split(labelled, test_size=test_size, random_state=seed, stratify=stratify)
     return train, test
 

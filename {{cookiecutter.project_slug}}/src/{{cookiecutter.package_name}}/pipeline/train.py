@@ -8,7 +8,6 @@ from typing import Any
 
 import joblib
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from ..contract.schema import FEATURE_NAMES, TARGET, TRAINING
 from . import drift, features, params
@@ -19,14 +18,14 @@ from .prepare import TRAIN_FILE
 TRUSTED_TYPES = ["numpy.dtype", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
 
-def fit(frame: pd.DataFrame, params: dict[str, Any]) -> Pipeline:
+def fit(frame: pd.DataFrame, params: dict[str, Any]) -> features.Model:
     frame = TRAINING.validate(frame)
     pipeline = features.model(params)
     pipeline.fit(frame[list(FEATURE_NAMES)], frame[TARGET])
     return pipeline
 
 
-def log_run(pipeline: Pipeline, frame: pd.DataFrame, params: dict[str, Any], model_path: Path) -> dict[str, str]:
+def log_run(pipeline: features.Model, frame: pd.DataFrame, params: dict[str, Any], model_path: Path) -> dict[str, str]:
     """The MLflow run of this fit: params, the model with its signature, and the exact bytes that are served."""
     import mlflow
     from mlflow.models import infer_signature

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from ..contract.schema import FEATURE_NAMES, TARGET, TASK, TRAINING
+from ..contract.schema import CLASSIFICATION, FEATURE_NAMES, TARGET, TRAINING
 from . import params
 
 SHOWN_ROWS = 10
@@ -75,7 +75,7 @@ def rule_findings(frame: pd.DataFrame, rules: dict[str, Any]) -> list[Finding]:
                 rows,
             )
         )
-    if TASK == "classification" and TARGET in frame and len(frame):
+    if CLASSIFICATION and TARGET in frame and len(frame):
         shares = frame[TARGET].value_counts(normalize=True)
         for label, share in shares.items():
             if share < rules["min_class_fraction"]:

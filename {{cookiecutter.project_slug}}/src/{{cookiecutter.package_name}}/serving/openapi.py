@@ -2,13 +2,18 @@
 
 BentoML 1.4 declares a request body optional, though a request without one is a 400; it declares a
 400's `detail` as a string, yet answers with pydantic's list of errors; and it cannot know the guard's
-413 and 415, nor the /metadata route. The robustness stage fuzzes the served Bento against this
+413 and 415, nor the /metadata route. It says OpenAPI 3.0 but writes pydantic's 3.1-style `examples`
+lists, which Swagger UI ignores, pre-filling each field with its maximum: here each field carries a
+3.0 `example` and the request body the contract's example record. The robustness stage fuzzes the served Bento against this
 document (schemathesis), so every correction here is checked there.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from ..contract.dataset import DATASET
+from ..contract.schema import EXAMPLE_FEATURES, FEATURE_NAMES, TARGET
 
 VALIDATION_ERRORS = {
     "title": "Error Detail",
@@ -48,9 +53,45 @@ METADATA = {
 }
 
 
+def _examples_as_3_0(node: Any) -> None:
+    """In schema objects, a 3.1 `examples: [v]` becomes the 3.0 `example: v` that Swagger UI shows."""
+    if isinstance(node, dict):
+        if isinstance(node.get("examples"), list) and node["examples"]:
+            node["example"] = node.pop("examples")[0]
+        for value in node.values():
+            _examples_as_3_0(value)
+    elif isinstance(node, list):
+        for value in node:
+            _examples_as_3_0(value)
+
+
+def description() -> str:
+    """The page's text for callers: what to send, what comes back, where the model's identity is."""
+    lines = [
+        f"Predicts **{TARGET}** ({DATASET.columns[TARGET].description}) for each record of a batch.",
+        "",
+        '`POST /predict` takes `{"records": [...]}`; every field below is required (send `null` for',
+        '"unknown" where a field allows it). A value outside the contract gets a 400 naming the field.',
+        "`GET /metadata` names the served model: its artifact digest, commit, data version and metrics.",
+        "",
+        "| field | accepts |",
+        "|---|---|",
+    ]
+    for name in FEATURE_NAMES:
+        spec = DATASET.columns[name]
+        if spec.type == "category":
+            accepts = "one of " + ", ".join(f"`{v}`" for v in spec.values or ())
+        else:
+            accepts = f"a number from {spec.range[0]:g} to {spec.range[1]:g}" if spec.range else "a number"
+        lines.append(f"| `{name}` | {accepts}{', or null' if spec.nullable else ''}: {spec.description} |")
+    return "\n".join(lines)
+
+
 def corrected(document: dict[str, Any]) -> dict[str, Any]:
     """Correct, in place, the document BentoML generates for the service (`Service.openapi_spec.asdict()`)."""
     schemas = document["components"]["schemas"]
+    _examples_as_3_0(schemas)
+    document["info"]["description"] = description()
     schemas["InvalidArgument"]["properties"]["detail"] = VALIDATION_ERRORS
     schemas["RequestRefused"] = REFUSED
     content = {"application/json": {"schema": {"$ref": "#/components/schemas/RequestRefused"}}}
@@ -58,6 +99,7 @@ def corrected(document: dict[str, Any]) -> dict[str, Any]:
         for operation in item.values():
             if "requestBody" in operation:  # only a request with a body meets the guard
                 operation["requestBody"]["required"] = True
+                operation["requestBody"]["content"]["application/json"]["example"] = {"records": [EXAMPLE_FEATURES]}
                 guarded = {code: {"description": text, "content": content} for code, text in GUARD_RESPONSES.items()}
                 operation["responses"].update(guarded)
     document["paths"]["/metadata"] = METADATA

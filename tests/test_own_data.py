@@ -1,0 +1,216 @@
+"""Bring your own data: `make adopt` a table, and the baked project trains, checks and serves it.
+
+One clone of the session's trained project adopts four tables one after another, as a team trying its
+data would: scikit-learn's breast cancer (binary), wine (multiclass) and diabetes (regression), written to
+CSV from `sklearn.datasets` (they ship with scikit-learn), and a CSV made here with a categorical column
+with gaps, an identifier, a date, free text and a constant. Each is carried through the pipeline and
+the built Bento to a served prediction whose /metadata names the adopted file's DVC version; the last
+also runs every test stage of `make test`. Bad tables each get one line and change nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn import datasets
+
+from . import servers
+from .conftest import make
+from .projects import isolated_env
+
+pytestmark = pytest.mark.e2e
+PACKAGE = "penguin_species"
+DATASET_FILE = Path(f"src/{PACKAGE}/contract/dataset.yaml")
+
+
+def customers(rows: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A churn table as teams have them: an id, a date, notes, a constant, a category with gaps."""
+    rng = np.random.default_rng(seed)
+    plan = pd.Series(rng.choice(["basic", "plus", "premium"], rows)).where(rng.random(rows) > 0.03, None)
+    tenure = rng.integers(1, 72, rows)
+    charges = rng.normal(60, 15, rows).round(2)
+    churned = ((tenure < 12) & (charges > 55)) | (rng.random(rows) < 0.1)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(rows)],
+            "signup_date": pd.date_range("2023-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
+            "plan": plan,
+            "tenure_months": tenure,
+            "monthly_charges": charges,
+            "region": "EU",
+            "notes": [f"called about the {w} plan last week" for w in rng.choice(["basic", "new", "old"], rows)],
+            "churned": np.where(churned, "yes", "no"),
+        }
+    )
+
+
+# (file, target, the task adopt must infer, the columns it must drop)
+TABLES = [
+    ("breast_cancer.csv", "target", "binary", set()),
+    ("wine.csv", "target", "multiclass", set()),
+    ("diabetes.csv", "target", "regression", set()),
+    ("customers.csv", "churned", "binary", {"customer_id", "signup_date", "notes", "region"}),
+]
+
+
+def write_tables(folder: Path) -> None:
+    for name, loader in [
+        ("breast_cancer", datasets.load_breast_cancer),
+        ("wine", datasets.load_wine),
+        ("diabetes", datasets.load_diabetes),
+    ]:
+        loader(as_frame=True).frame.to_csv(folder / f"{name}.csv", index=False)
+    customers().to_csv(folder / "customers.csv", index=False)
+    # Bad tables: each must be refused in one line.
+    (folder / "notes.txt").write_text("x,y\n1,2\n")
+    (folder / "garbage.csv").write_bytes(b"\x00\xff\xfe binary \x00 not a table")
+    pd.DataFrame({"x": range(200), "y": ["a"] * 200}).to_csv(folder / "one_class.csv", index=False)
+    pd.DataFrame({"x": range(30), "y": ["a", "b"] * 15}).to_csv(folder / "few_rows.csv", index=False)
+
+
+@pytest.fixture(scope="module")
+def clone(
+    trained: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, str]]:
+    """A clone of the trained project, set up once, with its own caches; and the tables beside it."""
+    origin, _ = trained
+    root = tmp_path_factory.mktemp("own-data")
+    env = isolated_env(root)
+    project = root / "project"
+    subprocess.run(["git", "clone", "--quiet", str(origin), str(project)], check=True, capture_output=True)
+    make(project, "setup", env)
+    (root / "tables").mkdir()
+    write_tables(root / "tables")
+    return project, env
+
+
+def adopt(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = ["make", "adopt", *args]
+    return subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=300)
+
+
+def status(project: Path) -> tuple[str, list[str]]:
+    """git's view, and the raw data folder's files (the tables themselves are ignored by git, tracked by DVC)."""
+    git = ["git", "status", "--porcelain", "--untracked-files=all"]
+    tracked = subprocess.run(git, cwd=project, capture_output=True, text=True, check=True).stdout
+    return tracked, sorted(p.name for p in (project / "data/raw").iterdir())
+
+
+BAD = {
+    "missing file": (["DATA={tables}/absent.csv", "TARGET=y"], "absent.csv: no such file"),
+    "not a table": (["DATA={tables}/garbage.csv", "TARGET=y"], "garbage.csv: "),
+    "not csv or parquet": (["DATA={tables}/notes.txt", "TARGET=y"], "not a .csv or .parquet file"),
+    "missing target": (["DATA={tables}/wine.csv", "TARGET=quality"], "target 'quality' is not a column"),
+    "one class": (["DATA={tables}/one_class.csv", "TARGET=y"], "has one class ('a')"),
+    "too few rows": (["DATA={tables}/few_rows.csv", "TARGET=y"], "30 rows have a 'y'; at least 100"),
+    "binary with three classes": (["DATA={tables}/wine.csv", "TARGET=target", "TASK=binary"], "has 3 classes"),
+    "regression of text": (["DATA={tables}/customers.csv", "TARGET=churned", "TASK=regression"], "holds text"),
+}
+
+
+@pytest.mark.parametrize(("args", "message"), list(BAD.values()), ids=list(BAD))
+def test_a_table_that_cannot_be_adopted_gets_one_line_and_changes_nothing(
+    clone: tuple[Path, dict[str, str]], args: list[str], message: str
+) -> None:
+    project, env = clone
+    before = status(project)
+    result = adopt(project, env, *(a.format(tables=project.parent / "tables") for a in args))
+    assert result.returncode != 0
+    ours = [line for line in result.stderr.splitlines() if line.startswith("adopt:")]
+    assert len(ours) == 1 and message in ours[0] and ours[0].endswith("nothing was changed"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert status(project) == before
+
+
+@contextlib.contextmanager
+def served(project: Path, env: dict[str, str], bento: str) -> Iterator[str]:
+    """The built Bento on 127.0.0.1, stopped by its PID (and process group) on leaving."""
+    port = servers.free_port()
+    cmd = ["uv", "run", "--no-sync", "bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
+    log = project.parent / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(cmd, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # fmt: skip
+    try:
+        try:
+            servers.wait_for_200(process, f"http://127.0.0.1:{port}/readyz")
+        except RuntimeError as error:
+            pytest.fail(f"the Bento did not start: {error}\n{log.read_text()[-4000:]}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        servers.stop(process)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(process.pid, 0)
+
+
+def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize(("table", "target", "task", "dropped"), TABLES, ids=[t[0] for t in TABLES])
+def test_an_adopted_table_is_trained_checked_and_served(
+    clone: tuple[Path, dict[str, str]], table: str, target: str, task: str, dropped: set[str]
+) -> None:
+    project, env = clone
+    started = time.monotonic()
+    result = adopt(project, env, f"DATA={project.parent / 'tables' / table}", f"TARGET={target}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"adopt: task {task} (" in result.stdout
+    assert {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("adopt: dropped")} == dropped
+    adopted = time.monotonic() - started
+
+    config = yaml.safe_load((project / DATASET_FILE).read_text())
+    raw = f"data/raw/{table}"
+    assert (config["raw_data"], config["target"], config["task"]) == (raw, target, task)
+    assert not dropped & set(config["columns"])
+    version = yaml.safe_load((project / f"{raw}.dvc").read_text())["outs"][0]["md5"]
+    # Only the adopted table is raw data now: the previous one is no longer tracked.
+    assert [p.name for p in (project / "data/raw").glob("*.dvc")] == [f"{table}.dvc"]
+
+    # What `make all` runs after setup (done once for the clone); every test stage for the messy table.
+    stages = ["repro", "build", "test-data", "smoke"]
+    if table == "customers.csv":
+        stages = ["repro", "build", "test-unit", "test-data", "test-performance", "test-acceptance", "smoke"]
+    for stage in stages:
+        make(project, stage, env)
+    elapsed = time.monotonic() - started
+    print(f"\n{table}: make adopt {adopted:.1f} s; adopt + {' '.join(stages)} {elapsed:.1f} s")
+
+    lineage = json.loads((project / "models/lineage.json").read_text())
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    expected_metrics = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "r2"}[task]
+    assert expected_metrics in metrics
+    with served(project, env, lineage["bento_tag"]) as url:
+        status_code, metadata = http("GET", f"{url}/metadata")
+        assert status_code == 200 and metadata["data"][raw] == version, metadata.get("data")
+        example = {k: v for k, v in config["example"].items() if k != target}
+        status_code, answer = http("POST", f"{url}/predict", {"records": [example]})
+        assert status_code == 200, answer
+        if task == "regression":
+            assert set(answer[0]) == {"prediction"} and isinstance(answer[0]["prediction"], float)
+        else:
+            classes = config["columns"][target]["values"]
+            assert answer[0]["prediction"] in classes and list(answer[0]["probabilities"]) == classes
+            assert abs(sum(answer[0]["probabilities"].values()) - 1) < 1e-6
+        wrong = next(k for k in config["columns"] if k != target)
+        status_code, answer = http("POST", f"{url}/predict", {"records": [{wrong: None}]})
+        assert 400 <= status_code < 500

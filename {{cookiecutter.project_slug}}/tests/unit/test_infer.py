@@ -1,0 +1,102 @@
+"""What `make adopt` infers from a table: the task, each column's contract, and why a column goes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.pipeline import adopt, infer
+
+ROWS = 120
+
+
+@pytest.mark.parametrize(
+    ("values", "task"),
+    [
+        (["yes", "no"] * (ROWS // 2), "binary"),
+        ([0, 1] * (ROWS // 2), "binary"),
+        (["a", "b", "c"] * (ROWS // 3), "multiclass"),
+        ([1, 2, 3, 4] * (ROWS // 4), "multiclass"),
+        ([i * 1.5 for i in range(ROWS)], "regression"),
+        (list(range(ROWS)), "regression"),  # more whole numbers than classes are read as a quantity
+    ],
+)
+def test_the_task_follows_the_target(values: list[object], task: str) -> None:
+    assert infer.task_of(pd.Series(values))[0] == task
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "reason"),
+    [
+        ("region", ["EU"] * ROWS, "constant"),
+        ("empty", [None] * ROWS, "empty"),
+        ("customer_id", [f"C{i}" for i in range(ROWS)], "identifier"),
+        ("row", list(range(ROWS)), "identifier"),
+        ("signup", pd.date_range("2024-01-01", periods=ROWS).strftime("%Y-%m-%d").tolist(), "date"),
+        ("notes", ["called about the plan last week"] * (ROWS - 1) + ["no call"], "free text"),
+        ("city", [f"city {i % 60}" for i in range(ROWS)], "too many categories"),
+    ],
+)
+def test_a_column_that_cannot_be_used_is_dropped_saying_why(name: str, values: list[object], reason: str) -> None:
+    found = infer.drop_reason(name, pd.Series(values))
+    assert found is not None and found.startswith(reason)
+
+
+def test_usable_columns_are_kept() -> None:
+    assert infer.drop_reason("plan", pd.Series(["basic", "plus", None] * (ROWS // 3))) is None
+    assert infer.drop_reason("price", pd.Series([float(i % 17) for i in range(ROWS)])) is None
+
+
+def test_a_range_is_widened_and_stays_non_negative_where_nothing_was_negative() -> None:
+    assert infer.value_range(pd.Series([10.0, 20.0])) == [9.0, 21.0]
+    assert infer.value_range(pd.Series([0.5, 100.0]))[0] == 0.0
+    low, high = infer.value_range(pd.Series([-0.05, 0.06]))
+    assert low < -0.05 and high > 0.06
+
+
+def frame(**columns: list[object]) -> pd.DataFrame:
+    return pd.DataFrame(columns)
+
+
+@pytest.mark.parametrize(
+    ("table", "target", "task", "message"),
+    [
+        (frame(x=list(range(ROWS)), y=["a"] * ROWS), "y", None, "has one class"),
+        (frame(x=list(range(50)), y=["a", "b"] * 25), "y", None, "50 rows have a 'y'"),
+        (frame(x=list(range(ROWS)), y=["a", "b"] * (ROWS // 2)), "z", None, "'z' is not a column"),
+        (frame(x=list(range(ROWS)), y=["a", "b", "c"] * (ROWS // 3)), "y", "binary", "has 3 classes"),
+        (frame(x=list(range(ROWS)), y=[i / 3 for i in range(ROWS)]), "y", "binary", "holds fractional numbers"),
+        (frame(x=[1.0] * ROWS, y=["a", "b"] * (ROWS // 2)), "y", None, "no column besides 'y'"),
+    ],
+)
+def test_a_table_that_cannot_be_adopted_is_refused_in_one_line(
+    table: pd.DataFrame, target: str, task: str | None, message: str
+) -> None:
+    with pytest.raises(infer.AdoptError, match=message) as error:
+        infer.infer(table, target, task)
+    assert "\n" not in str(error.value)
+
+
+def test_the_written_contract_loads_and_the_params_keep_their_other_lines(tmp_path: Path) -> None:
+    table = frame(
+        plan=["basic", "plus", None, "plus"] * (ROWS // 4),
+        price=[float(i % 13) for i in range(ROWS)],
+        churned=["yes", "no", "no"] * (ROWS // 3),
+    )
+    inferred = infer.infer(table, "churned")
+    text = adopt.dataset_text(inferred, Path("data/raw/t.csv"), Path("t.csv"), "churned")
+    config = adopt.dataset.Dataset.model_validate(adopt.yaml.safe_load(text))
+    assert (config.task, config.columns["plan"].nullable, config.columns["churned"].values) == (
+        "binary",
+        True,
+        ("no", "yes"),
+    )
+    params = adopt.params.PARAMS_FILE.read_text()
+    rules = adopt.validate_rules(inferred, table, "churned", 0.25)
+    thresholds, why = adopt.gates(inferred, table["churned"])
+    rewritten = adopt.params_text(params, rules, thresholds, why)
+    assert adopt.yaml.safe_load(rewritten)["evaluate"]["min"] == thresholds["min"]
+    kept = [line for line in params.splitlines() if line.startswith(("serving:", "train:", "  tolerance:"))]
+    assert all(line in rewritten.splitlines() for line in kept)
