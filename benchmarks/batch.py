@@ -61,18 +61,21 @@ def measure(project: Project, rows: int) -> dict[str, Any]:
     score = [project.python, "-m", PACKAGE, "score"]
     print(f"bench: batch: {rows} rows", flush=True)
     results: dict[str, Any] = {"rows": rows}
-    results["floor"] = _json(project, project.python, "-c", FLOOR.format(package=PACKAGE), str(source))
-    results["file"] = _json(project, project.python, "-c", MEASURED, *score, str(source), str(work / "out.parquet"))
-    results["file_tenth"] = _json(
-        project, project.python, "-c", MEASURED, *score, str(tenth), str(work / "out-tenth.parquet")
-    )
+
+    def part(name: str, n: int, *cmd: str) -> None:
+        results[name] = _json(project, *cmd)
+        results[name]["rows_per_s"] = n / results[name]["seconds"]
+        print(
+            f"bench: batch: {name} {results[name]['rows_per_s']:,.0f} rows/s, peak {results[name]['peak_mb']:.0f} MB",
+            flush=True,
+        )
+
+    part("floor", rows, project.python, "-c", FLOOR.format(package=PACKAGE), str(source))
+    part("file", rows, project.python, "-c", MEASURED, *score, str(source), str(work / "out.parquet"))
+    part("file_tenth", rows // 10, project.python, "-c", MEASURED, *score, str(tenth), str(work / "out-tenth.parquet"))
     project.run("uv", "sync", "--group", "spark", "--quiet")  # what `make score-spark` installs
     spark = [project.python, "-m", PACKAGE, "score-spark", str(source), str(work / "spark"), "--master", "local[2]"]
-    results["spark"] = _json(project, project.python, "-c", MEASURED, *spark)
-    for name in ("floor", "file", "file_tenth", "spark"):
-        part = results[name]
-        part["rows_per_s"] = (rows // 10 if name == "file_tenth" else rows) / part["seconds"]
-        print(f"bench: batch: {name} {part['rows_per_s']:,.0f} rows/s, peak {part['peak_mb']:.0f} MB", flush=True)
+    part("spark", rows, project.python, "-c", MEASURED, *spark)
     return results
 
 

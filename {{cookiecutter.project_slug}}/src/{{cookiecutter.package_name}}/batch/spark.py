@@ -60,8 +60,11 @@ def _schema(classes: list[str]) -> Any:
     return StructType([StructField(ROW, LongType()), StructField(KIND, StringType()), *answer, *text])
 
 
-def _scorer(artifact: Any, lineage: dict[str, Any], offsets: np.ndarray, columns: list[str]) -> Any:
+def _scorer(artifact: Any, lineage: dict[str, Any], offsets: np.ndarray, types: dict[str, str]) -> Any:
+    """The function each partition runs; `types` maps every output column to its Spark type's name."""
     sha256 = lineage["artifact"]["sha256"]
+    text = [name for name, kind in types.items() if kind == "string"]
+    numbers = {name: "int64" if kind == "long" else "float64" for name, kind in types.items() if name not in text}
 
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         model = _model(artifact.value, sha256)
@@ -71,10 +74,12 @@ def _scorer(artifact: Any, lineage: dict[str, Any], offsets: np.ndarray, columns
             valid, rows, refused = split(batch, positions)
             scored = scored_frame(model, valid, rows, lineage).assign(**{KIND: "scored"})
             refused = refused.assign(**{KIND: "rejected"})
-            out = pd.concat([scored, refused], ignore_index=True).reindex(columns=columns)
-            # PySpark 4 converts pandas 3's Arrow-backed text columns as chunked arrays and fails: hand it objects.
-            text = [c for c in out.columns if pd.api.types.is_string_dtype(out[c])]
-            yield out.astype(dict.fromkeys(text, object))
+            out = pd.concat([scored, refused], ignore_index=True).reindex(columns=list(types))
+            # Every column in exactly its Spark type: PySpark 4 fails on pandas 3's Arrow-backed text
+            # ("Cannot convert ChunkedArray to Array"), so text goes as Python objects, None where missing.
+            out = out.astype(numbers | dict.fromkeys(text, object))
+            out[text] = out[text].where(out[text].notna(), None)
+            yield out
 
     return score_partition
 
@@ -159,7 +164,7 @@ def _run(
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype("int64")
 
     schema = _schema([str(c) for c in model.classes_] if TASK == "classification" else [])
-    scorer = _scorer(spark.sparkContext.broadcast(artifact_bytes), lineage, offsets, schema.fieldNames())
+    scorer = _scorer(spark.sparkContext.broadcast(artifact_bytes), lineage, offsets, {f.name: f.dataType.typeName() for f in schema.fields})
     result = frame.mapInPandas(scorer, schema).persist()
     try:
         answers = [f.name for f in schema.fields if f.name not in (KIND, *REJECTED_COLUMNS[1:])]
