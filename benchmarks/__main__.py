@@ -20,9 +20,9 @@ from pathlib import Path
 
 from tests import projects
 
-from . import ci_stages, project, report, serving
+from . import batch, ci_stages, project, report, serving
 
-PARTS = ("first", "noop", "serving", "ci")
+PARTS = ("first", "noop", "serving", "ci", "batch")
 
 
 def arguments() -> argparse.Namespace:
@@ -35,6 +35,7 @@ def arguments() -> argparse.Namespace:
     p.add_argument(
         "--servers", default=",".join(serving.SERVERS), help="comma-separated servers to load (default: all)"
     )
+    p.add_argument("--batch-rows", type=int, default=1_000_000, help="rows of the batch part's file")
     p.add_argument("--project", type=Path, help="measure this baked, built project instead (serving and noop only)")
     args = p.parse_args()
     args.parts = tuple(part for part in args.parts.split(",") if part)
@@ -43,8 +44,8 @@ def arguments() -> argparse.Namespace:
         p.error(f"unknown server(s) {sorted(unknown)}; choose from {', '.join(serving.SERVERS)}")
     if unknown := set(args.parts) - set(PARTS):
         p.error(f"unknown part(s) {sorted(unknown)}; choose from {', '.join(PARTS)}")
-    if args.project and set(args.parts) - {"serving", "noop"}:
-        p.error("--project measures an existing project: give --parts serving and/or noop")
+    if args.project and set(args.parts) - {"serving", "noop", "batch"}:
+        p.error("--project measures an existing project: give --parts serving, noop and/or batch")
     if args.runs < 1 or args.seconds <= 0:
         p.error("--runs and --seconds must be positive")
     return args
@@ -94,6 +95,8 @@ def main() -> None:
         if "ci" in args.parts:
             projects.commit_trained(baked.path, baked.env)
             run["ci_jobs_s"] = ci_stages.measure(baked, f"bench-{index}")
+        if "batch" in args.parts:
+            run["batch"] = batch.measure(baked, args.batch_rows)
         runs.append(run)
         if not args.keep:
             shutil.rmtree(work / f"run-{index}", ignore_errors=True)
@@ -101,7 +104,8 @@ def main() -> None:
     results["summary"] = report.summarize(runs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "results.md").write_text(report.markdown(results))
+    batch_tables = "".join("\n" + batch.markdown(run["batch"]) for run in runs if "batch" in run)  # type: ignore[arg-type]
+    (args.out / "results.md").write_text(report.markdown(results) + batch_tables)
     print((args.out / "results.md").read_text())
     print(
         f"bench: wrote {args.out / 'results.json'} and {args.out / 'results.md'}"

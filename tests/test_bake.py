@@ -129,6 +129,13 @@ EXPECTED_FILES = {
         )
     ),
 }  # fmt: skip
+# Batch scoring: the batch layer, the pinned-model choice, its tests.
+EXPECTED_FILES |= {
+    *(f"src/{{package}}/{m}.py" for m in ("batch/__init__", "batch/files", "batch/progress", "batch/rows", "batch/score", "batch/spark", "batch/status", "release/scoring")),
+    ".github/workflows/batch.yml", "docs/batch.md",
+    "tests/batch/__init__.py", "tests/batch/conftest.py", "tests/batch/test_score.py", "tests/batch/test_spark.py",
+    "tests/unit/test_batch_rows.py",
+}  # fmt: skip
 # Jinja left unrendered; GitHub Actions' own `${{ }}` is not Jinja.
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
 

@@ -21,7 +21,7 @@ from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.serving.store import use_project_home
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("unit", "data", "performance", "acceptance", "robustness")
+STAGES = ("unit", "data", "performance", "acceptance", "robustness", "batch")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

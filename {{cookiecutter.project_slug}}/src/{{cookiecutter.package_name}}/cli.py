@@ -94,6 +94,24 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--image", help="the environment's image by digest (<repository>@sha256:…), once pushed")
     sp = command("check-manifests", "release.manifests:check", "Check deploy/k8s/ against the pins and the schemas.")
     sp.add_argument("--kubernetes-version", help="the schemas' Kubernetes version (default: kubernetes-validate's)")
+    # Batch scoring: files in, files out (batch/; release/scoring.py picks the pinned model).
+    def scoring(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("input", type=Path, help="the rows to score: .csv or .parquet")
+        sp.add_argument("output", type=Path, help="where the answers go, in the format its suffix names")
+        sp.add_argument(
+            "--rejected", type=Path, help="where refused rows go with their reasons (default: beside OUTPUT)"
+        )
+        sp.add_argument("--models", type=Path, default=MODELS, help=MODELS_HELP)
+        sp.add_argument("--env", choices=ENVIRONMENTS, help="score with the model pinned there (fetched through DVC)")
+
+    sp = command("score", "release.scoring:score_command", "Score a CSV or Parquet file into another, in chunks.")
+    scoring(sp)
+    sp.add_argument(
+        "--chunk-rows", type=int, help="rows read at a time, so memory stays flat (default: batch/score.py)"
+    )
+    sp = command("score-spark", "release.scoring:score_spark_command", "Score a Parquet file or folder on Spark.")
+    scoring(sp)
+    sp.add_argument("--master", help="Spark master URL (default: local[*], or spark-submit's --master)")
 
     # Release: reports, pins, promotion, deploy, audit.
     sp = command(

@@ -15,9 +15,9 @@ import yaml
 from tests.conftest import ROOT
 
 PACKAGE = next(p for p in (ROOT / "src").iterdir() if (p / "__init__.py").exists())
-# A module may import its own layer and any layer of a lower rank; pipeline and serving are peers that
-# never import each other. The package's __init__ and __main__ sit with the command line.
-RANK = {"contract": 0, "pipeline": 1, "serving": 1, "release": 2, "cli": 3}
+# A module may import its own layer and any layer of a lower rank; pipeline, serving and batch are peers that
+# never import each other, nor does batch. The package's __init__ and __main__ sit with the command line.
+RANK = {"contract": 0, "pipeline": 1, "serving": 1, "batch": 1, "release": 2, "cli": 3}
 
 
 def layer(module: str) -> str:
@@ -82,6 +82,7 @@ def test_imports_point_one_way_contract_pipeline_serving_release_cli() -> None:
             "from ..pipeline import params",
             "serving/service.py (serving) imports pipeline (pipeline)",
         ),
+        ("batch/score.py", "from ..release import pins", "batch/score.py (batch) imports release (release)"),
     ],
 )
 def test_an_import_pointing_back_up_is_caught(tmp_path: Path, module: str, statement: str, expected: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from pydantic import BaseModel
 
 from .messages import Prediction
@@ -16,17 +18,34 @@ def predictions(model: Any, rows: list[dict[str, Any]]) -> list[BaseModel]:
     # model_construct skips validation: these values come from the model, not from a client, and
     # validating a thousand of them again costs as much as the prediction itself.
     if CLASSIFICATION:
-        # One pass: the label is the most probable class, exactly what the classifier's predict() returns.
-        probabilities = model.predict_proba(frame)
-        classes = [str(c) for c in model.classes_]
-        # A binary model carries its decision threshold (params.yaml): the label is what its predict() says.
-        threshold = getattr(model, "threshold", None)
-        if threshold is not None:
-            labels = (probabilities[:, 1] >= threshold).astype(int).tolist()
-        else:
-            labels = probabilities.argmax(axis=1).tolist()
+        classes, probabilities, labels = _classify(model, frame)
         return [
             Prediction.model_construct(prediction=classes[label], probabilities=dict(zip(classes, row, strict=True)))
-            for label, row in zip(labels, probabilities.tolist(), strict=True)
+            for label, row in zip(labels.tolist(), probabilities.tolist(), strict=True)
         ]
     return [Prediction.model_construct(prediction=value) for value in model.predict(frame).tolist()]
+
+
+def _classify(model: Any, frame: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
+    # One pass: the label is what the classifier's predict() returns, from the probabilities it gives.
+    probabilities = model.predict_proba(frame)
+    # A binary model carries its decision threshold (params.yaml); otherwise the most probable class.
+    threshold = getattr(model, "threshold", None)
+    labels = (probabilities[:, 1] >= threshold).astype(int) if threshold is not None else probabilities.argmax(axis=1)
+    return [str(c) for c in model.classes_], probabilities, labels
+
+
+def table(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """The same answers as columns, for a frame already in the contract's types (batch scoring):
+    `prediction`, and `probability_<class>` for each class of a classifier."""
+    if not CLASSIFICATION:
+        values = model.predict(frame) if len(frame) else np.empty(0)  # sklearn refuses zero rows
+        return pd.DataFrame({"prediction": values.astype("float64")})
+    if len(frame):
+        classes, probabilities, labels = _classify(model, frame)
+    else:
+        classes = [str(c) for c in model.classes_]
+        probabilities, labels = np.empty((0, len(classes))), np.empty(0, dtype="int64")
+    columns: dict[str, Any] = {"prediction": np.asarray(classes, dtype=object)[labels]}
+    columns |= {f"probability_{c}": probabilities[:, i] for i, c in enumerate(classes)}
+    return pd.DataFrame(columns)
