@@ -104,6 +104,11 @@ def test_traffic_shifted_on_one_feature_fails_the_monitor_naming_it(
     assert f"**{name} drifted" in report and (tmp_path / "report/psi.png").stat().st_size > 0
 
 
+def series(name: str, **labels: str) -> str:
+    """A series as /metrics prints it: name{label="value",...} (labels in the order given)."""
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
 def metric_lines(url: str, name: str) -> list[str]:
     status, text = call("GET", f"{url}/metrics")
     assert status == 200
@@ -114,12 +119,12 @@ def metric_lines(url: str, name: str) -> list[str]:
 def test_an_unseen_category_is_refused_and_shows_in_metrics(url: str, feature: str) -> None:
     record = pd.read_csv(need(ROOT / "data/prepared/test.csv", "make repro"))[list(FEATURE_NAMES)].dropna().iloc[0]
     body = {"records": [{**record.to_dict(), feature: "never-seen-before"}]}
-    before = metric_lines(url, f'model_unseen_categories_total{{feature="{feature}"}}')
+    before = metric_lines(url, series("model_unseen_categories_total", feature=feature))
     status, answer = call("POST", f"{url}/predict", json.dumps(body).encode())
     assert status == 400 and feature in json.dumps(answer)
-    (line,) = metric_lines(url, f'model_unseen_categories_total{{feature="{feature}"}}')
+    (line,) = metric_lines(url, series("model_unseen_categories_total", feature=feature))
     assert float(line.split()[-1]) == (float(before[0].split()[-1]) if before else 0.0) + 1
-    assert metric_lines(url, f'model_rejected_requests_total{{field="{feature}",reason="literal_error"}}')
+    assert metric_lines(url, series("model_rejected_requests_total", field=feature, reason="literal_error"))
 
 
 def test_metrics_name_the_served_model(url: str) -> None:
