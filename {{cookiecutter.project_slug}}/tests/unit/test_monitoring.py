@@ -52,7 +52,7 @@ def test_a_setting_the_log_cannot_use_is_refused_naming_the_variable(
 
 def settings(folder: Path, **changes: Any) -> config.LogConfig:
     base = {"folder": folder, "sample": 1.0, "sensitive": "drop", "hash_key": b"", "rotate_bytes": 10**6,
-            "rotate_seconds": 3600.0, "retain_days": 30.0, "queue_rows": 1000}  # fmt: skip
+            "rotate_seconds": 3600.0, "retain_days": 30.0, "queue_requests": 1000}  # fmt: skip
     return config.LogConfig(**(base | changes))
 
 
@@ -94,7 +94,7 @@ def test_a_failing_sink_drops_rows_counts_them_and_never_raises(tmp_path: Path) 
 
 
 def test_a_full_queue_drops_at_once_instead_of_waiting(tmp_path: Path) -> None:
-    log = requestlog.RequestLog(settings(tmp_path, queue_rows=1), worker_metrics(), "00" * 32)
+    log = requestlog.RequestLog(settings(tmp_path, queue_requests=1), worker_metrics(), "00" * 32)
     log.queue.put((0, "", [], [], 0, None))  # the writer may take it: then fill again
     before = dropped("queue_full")
     started = time.perf_counter()

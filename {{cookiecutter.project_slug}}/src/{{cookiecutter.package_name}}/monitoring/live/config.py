@@ -21,7 +21,7 @@ class LogConfig:
     rotate_bytes: int  # a file is closed and a new one started past this size...
     rotate_seconds: float  # ...or this age
     retain_days: float  # files older than this are deleted at a rotation (0: kept)
-    queue_rows: int  # requests waiting for the writer beyond this are dropped, and counted
+    queue_requests: int  # requests waiting for the writer beyond this are dropped (their rows counted)
 
 
 def _number(name: str, default: float, low: float, high: float) -> float:
@@ -53,5 +53,5 @@ def from_environment() -> LogConfig:
         rotate_bytes=int(_number("ROTATE_MB", 64, 0.001, 1e6) * 1e6),
         rotate_seconds=_number("ROTATE_S", 3600, 1, 1e7),
         retain_days=_number("RETAIN_DAYS", 30, 0, 1e5),
-        queue_rows=int(_number("QUEUE_ROWS", 10000, 1, 1e8)),
+        queue_requests=int(_number("QUEUE", 10000, 1, 1e8)),
     )

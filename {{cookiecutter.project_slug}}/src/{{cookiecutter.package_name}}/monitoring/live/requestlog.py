@@ -29,6 +29,7 @@ from .metrics import ModelMetrics
 logger = logging.getLogger("bentoml.monitoring")
 # A failed disk is retried at most this often; meanwhile its rows are dropped (and counted).
 RETRY_S = 1.0
+WRITE_EVERY_S = 0.2  # what waited in the queue is written together, this often
 
 
 def mask(row: dict[str, Any], sensitive: tuple[str, ...], how: str, key: bytes) -> dict[str, Any]:
@@ -49,7 +50,7 @@ class RequestLog:
         self.config = config
         self.metrics = metrics
         self.sha256 = sha256
-        self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=config.queue_rows)
+        self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=config.queue_requests)
         self.file: IO[str] | None = None
         self.opened_at = 0.0
         self.failed_at = -RETRY_S
@@ -95,10 +96,15 @@ class RequestLog:
 
     def run(self) -> None:
         while True:
-            batch = [self.queue.get()]
+            # Wake on a clock, not per request: a thread woken for every request contends for the GIL
+            # with the event loop and the predict thread (measured: twice the CPU per request at one client).
+            time.sleep(WRITE_EVERY_S)
+            batch = []
             with contextlib.suppress(queue.Empty):
-                while len(batch) < 1000:
+                while True:
                     batch.append(self.queue.get_nowait())
+            if not batch:
+                continue
             rows = sum(len(item[2]) for item in batch)
             if time.monotonic() - self.failed_at < RETRY_S:
                 self.dropped("write_failed", rows, "the last write failed")
