@@ -110,6 +110,9 @@ def test_a_rejected_body_is_counted_by_the_field_and_the_reason_it_names() -> No
         body = {"records": [record | {CATEGORICAL[0]: "never-seen"}]}
         assert middleware.problems(json.dumps(body).encode()) == [(CATEGORICAL[0], "literal_error")]
     assert middleware.problems(b"{not json") == [("(body)", "json_invalid")]
+    assert middleware.problems(b"\x00" * 13) == [
+        ("(body)", "json_invalid")
+    ]  # no encoding JSON allows: found by fuzzing
     assert middleware.problems(json.dumps({"records": []}).encode()) == [("records", "too_short")]
     missing = {k: v for k, v in record.items() if k != FEATURE_NAMES[0]}
     assert middleware.problems(json.dumps({"records": [missing]}).encode()) == [(FEATURE_NAMES[0], "missing")]

@@ -9,6 +9,7 @@ request model, for the structured reasons BentoML's message flattens.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 from pydantic import BaseModel, ValidationError, create_model
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ...contract.messages import Records
 from .metrics import worker_metrics
 
+logger = logging.getLogger("bentoml.monitoring")
 REQUEST_ID = b"x-request-id"
 MAX_ID_BYTES = 128  # a longer one is replaced: the log is no place for a client's megabyte
 # BentoML's input of `predict(self, records)`: the body is {"records": [...]}.
@@ -26,17 +28,24 @@ PredictInput: type[BaseModel] = create_model("PredictInput", records=(Records, .
 def problems(body: bytes) -> list[tuple[str, str]]:
     """(field, reason) for each thing wrong with a predict body: a feature's name, or `records` or `(body)`."""
     try:
-        PredictInput.model_validate(json.loads(body))
-    except json.JSONDecodeError:
+        document = json.loads(body)
+    except ValueError:  # not JSON, or bytes in no encoding JSON allows (a UnicodeDecodeError)
         return [("(body)", "json_invalid")]
+    try:
+        PredictInput.model_validate(document)
     except ValidationError as error:
-        found = []
-        for e in error.errors():
-            loc = e["loc"]
-            # ("records", 3, "island", "literal['Biscoe']") -> the feature; ("records",) -> the list itself
-            found.append((str(loc[2]) if len(loc) > 2 else str(loc[-1] if loc else "(body)"), e["type"]))
-        return found
+        # ("records", 3, "island", "literal['Biscoe']") -> the feature; ("records",) -> the list itself
+        return [(str(e["loc"][2]) if len(e["loc"]) > 2 else str(e["loc"][-1] if e["loc"] else "(body)"), e["type"])
+                for e in error.errors()]  # fmt: skip
     return []
+
+
+def count(body: bytes) -> None:
+    """Count a refused body; whatever goes wrong here, the answer must still go out."""
+    try:
+        worker_metrics().refused(problems(body))
+    except Exception:
+        logger.exception("counting a refused request failed; the request was answered")
 
 
 class Watch:
@@ -66,7 +75,7 @@ class Watch:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), (REQUEST_ID, request_id)]}
                 if message["status"] == 400:
-                    worker_metrics().refused(problems(b"".join(chunks)))
+                    count(b"".join(chunks))
             await send(message)
 
         await self.app(scope, kept, watched)

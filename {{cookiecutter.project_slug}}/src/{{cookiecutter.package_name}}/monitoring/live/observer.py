@@ -6,6 +6,7 @@ the request log's thread.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ from . import config
 from .metrics import worker_metrics
 from .requestlog import RequestLog
 
+logger = logging.getLogger("bentoml.monitoring")
 REQUEST_ID = "x-request-id"  # set on every /predict request by middleware.py
 
 
@@ -28,8 +30,11 @@ class Observer:
         self.context = bentoml.Context()  # reads the current request's context variables
 
     def __call__(self, rows: list[dict[str, Any]], answers: list[Any], started: float) -> None:
-        latency_ms = (time.perf_counter() - started) * 1000
-        self.metrics.answered(answers)
-        if self.log is None:
-            return
-        self.log.record(self.context.request.headers.get(REQUEST_ID, ""), rows, answers, latency_ms)
+        """Never raises: the answer is ready, and monitoring must not turn it into a 500."""
+        try:
+            latency_ms = (time.perf_counter() - started) * 1000
+            self.metrics.answered(answers)
+            if self.log is not None:
+                self.log.record(self.context.request.headers.get(REQUEST_ID, ""), rows, answers, latency_ms)
+        except Exception:
+            logger.exception("monitoring an answered request failed; the answer is sent all the same")
