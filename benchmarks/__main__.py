@@ -40,8 +40,9 @@ def arguments() -> argparse.Namespace:
     args = p.parse_args()
     args.parts = tuple(part for part in args.parts.split(",") if part)
     args.servers = tuple(server for server in args.servers.split(",") if server)
-    if unknown := set(args.servers) - set(serving.SERVERS):
-        p.error(f"unknown server(s) {sorted(unknown)}; choose from {', '.join(serving.SERVERS)}")
+    if unknown := set(args.servers) - set(serving.SERVERS) - set(serving.OPTIONAL_SERVERS):
+        known = ", ".join((*serving.SERVERS, *serving.OPTIONAL_SERVERS))
+        p.error(f"unknown server(s) {sorted(unknown)}; choose from {known}")
     if unknown := set(args.parts) - set(PARTS):
         p.error(f"unknown part(s) {sorted(unknown)}; choose from {', '.join(PARTS)}")
     if args.project and set(args.parts) - {"serving", "noop", "batch"}:

@@ -90,7 +90,7 @@ def markdown(results: dict[str, Any]) -> str:
             "| rows | concurrency | server | req/s | rows/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/req | peak RSS MiB |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
-        order = {"in-process": 0, "bento": 1, "fastapi": 2}
+        order = {"in-process": 0, "bento": 1, "bento-logged": 1.5, "fastapi": 2}
         for s in sorted(serving, key=lambda s: (s["rows"], s["concurrency"], order.get(s["server"], 9))):
             rss = "" if s["peak_rss_mb"] is None else f"{s['peak_rss_mb']:.0f}"
             cpu = f"{s['server_cpu_ms_per_request']:.1f}" if s["server_cpu_ms_per_request"] else ""

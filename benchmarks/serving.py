@@ -23,10 +23,12 @@ HERE = Path(__file__).resolve().parent
 CONCURRENCY = (1, 8, 32)
 ROWS = (1, 64)
 SERVERS = ("bento", "fastapi")
+# The same Bento with its request log on (every request recorded): `--servers bento,bento-logged`.
+OPTIONAL_SERVERS = ("bento-logged",)
 
 
 def server_command(name: str, project: Project, port: int) -> list[str]:
-    if name == "bento":
+    if name in {"bento", "bento-logged"}:
         bento_tag = str(project.lineage()["bento_tag"])
         return [project.python, "-m", "bentoml", "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)]
     # What a team writes by hand: one uvicorn process, FastAPI's defaults.
@@ -38,6 +40,8 @@ def server_command(name: str, project: Project, port: int) -> list[str]:
 def serving(name: str, project: Project) -> Iterator[tuple[str, int]]:
     port = servers.free_port()
     env = dict(project.env, BENCH_PACKAGE=PACKAGE, BENCH_MODEL=str(project.path / "models/model.joblib"))
+    if name == "bento-logged":
+        env["REQUEST_LOG"] = str(project.path / "build/bench-requests")
     process = subprocess.Popen(
         server_command(name, project, port), cwd=project.path, env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

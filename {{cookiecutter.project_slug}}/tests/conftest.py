@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import urllib.error
 import urllib.request
@@ -71,6 +72,21 @@ def bento_tag() -> str:
     return str(lineage["bento_tag"])
 
 
+@contextlib.contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """Variables set for the processes started inside the block, restored after it."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def process_tree(pid: int) -> set[int]:
     """A process and its live descendants: BentoML's workers, each in a session of its own, are among them."""
     root = psutil.Process(pid)
@@ -83,10 +99,17 @@ def process_tree(pid: int) -> set[int]:
 
 
 @pytest.fixture(scope="session")
-def served(bento_tag: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def request_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the served Bento writes its request log to: the stages test it with the log on."""
+    return tmp_path_factory.mktemp("requests")
+
+
+@pytest.fixture(scope="session")
+def served(bento_tag: str, request_log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The built Bento served on 127.0.0.1, and its process; stopped by its PID after the session."""
     port = server.free_port()
-    process = server.start(bento_tag, port)
+    with environment(REQUEST_LOG=str(request_log)):
+        process = server.start(bento_tag, port)
     base = f"http://127.0.0.1:{port}"
     tree: set[int] = set()
     try:

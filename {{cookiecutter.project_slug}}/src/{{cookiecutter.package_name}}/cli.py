@@ -112,6 +112,13 @@ def parser() -> argparse.ArgumentParser:
     sp = command("score-spark", "release.scoring:score_spark_command", "Score a Parquet file or folder on Spark.")
     scoring(sp)
     sp.add_argument("--master", help="Spark master URL (default: local[*], or spark-submit's --master)")
+    # Monitoring: the request log the service writes, against training and evaluation.
+    sp = command("monitor", "monitoring.monitor:main", "Check a window of served traffic for drift and decay.")
+    sp.add_argument("--log", type=Path, help="the request log's folder (default: monitor.log in params.yaml)")
+    sp.add_argument("--since", help="start of the window, ISO 8601 (default: monitor.window_hours before --until)")
+    sp.add_argument("--until", help="end of the window, ISO 8601 (default: now)")
+    sp.add_argument("--labels", type=Path, help="CSV of request_id, the target and (for batches) row")
+    sp.add_argument("--output", type=Path, default=Path("build/monitor"), help="folder for report.md and plots")
 
     # Release: reports, pins, promotion, deploy, audit.
     sp = command(

@@ -16,13 +16,26 @@ from tests.conftest import ROOT
 
 PACKAGE = next(p for p in (ROOT / "src").iterdir() if (p / "__init__.py").exists())
 # A module may import its own layer and any layer of a lower rank; pipeline, serving and batch are peers that
-# never import each other, nor does batch. The package's __init__ and __main__ sit with the command line.
-RANK = {"contract": 0, "pipeline": 1, "serving": 1, "batch": 1, "release": 2, "cli": 3}
+# never import each other. The package's __init__ and __main__ sit with the command line.
+# monitoring/live/ is what the service runs (the Bento ships it): below serving, above the contract;
+# the rest of monitoring reads the request log and the pipeline's outputs, so it sits above the pipeline.
+RANK = {
+    "contract": 0,
+    "monitoring.live": 0.5,
+    "pipeline": 1,
+    "serving": 1,
+    "batch": 1,
+    "monitoring": 1.5,
+    "release": 2,
+    "cli": 3,
+}
 
 
 def layer(module: str) -> str:
     """`contract`, `pipeline`, … for a module path relative to the package (`pipeline.train`, `cli`)."""
     top = module.split(".")[0]
+    if module.startswith("monitoring.live.") or module == "monitoring.live":
+        return "monitoring.live"
     return "cli" if top in {"__init__", "__main__"} else top
 
 
@@ -83,6 +96,16 @@ def test_imports_point_one_way_contract_pipeline_serving_release_cli() -> None:
             "serving/service.py (serving) imports pipeline (pipeline)",
         ),
         ("batch/score.py", "from ..release import pins", "batch/score.py (batch) imports release (release)"),
+        (
+            "monitoring/live/requestlog.py",
+            "from ...pipeline import drift",
+            "monitoring/live/requestlog.py (monitoring.live) imports pipeline (pipeline)",
+        ),
+        (
+            "serving/service.py",
+            "from ..monitoring import monitor",
+            "serving/service.py (serving) imports monitoring (monitoring)",
+        ),
     ],
 )
 def test_an_import_pointing_back_up_is_caught(tmp_path: Path, module: str, statement: str, expected: str) -> None:
@@ -105,13 +128,14 @@ def test_the_service_imports_neither_dvc_nor_mlflow_nor_the_release_or_pipeline_
     )
     assert f"{PACKAGE.name}.serving.service" in loaded  # the check ran in a process that did import the service
     forbidden = {"dvc", "mlflow", "git", f"{PACKAGE.name}.release", f"{PACKAGE.name}.pipeline"}
+    assert not {m for m in loaded if m.startswith(f"{PACKAGE.name}.monitoring.") and ".live" not in m}
     assert not {m for m in loaded if m in forbidden or m.startswith(tuple(f"{f}." for f in forbidden))}
 
 
-def test_the_bentofile_ships_only_the_contract_and_the_service() -> None:
+def test_the_bentofile_ships_only_the_contract_the_service_and_what_monitoring_runs_in_it() -> None:
     bentofile = yaml.safe_load((ROOT / "bentofile.yaml").read_text())
-    shipped = {Path(pattern).name or Path(pattern).parent.name for pattern in bentofile["include"]}
-    assert shipped == {"__init__.py", "contract", "serving"}
+    shipped = {str(Path(pattern).relative_to(f"src/{PACKAGE.name}")) for pattern in bentofile["include"]}
+    assert shipped == {"__init__.py", "contract", "serving", "monitoring/__init__.py", "monitoring/live"}
 
 
 def test_the_hooks_run_the_linters_the_dev_group_pins() -> None:

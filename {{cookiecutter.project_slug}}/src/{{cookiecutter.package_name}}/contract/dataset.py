@@ -28,6 +28,7 @@ class Column(BaseModel):
     values: tuple[str, ...] | None = None  # a category's closed set
     range: tuple[float, float] | None = None  # a float's inclusive bounds
     nullable: bool = False
+    sensitive: bool = False  # personal data: the request log drops it (or hashes it, by the server's configuration)
     description: str = ""
 
     @model_validator(mode="after")
@@ -66,6 +67,10 @@ class Dataset(BaseModel):
     @property
     def features(self) -> tuple[str, ...]:
         return tuple(name for name in self.columns if name != self.target)
+
+    @property
+    def sensitive(self) -> tuple[str, ...]:
+        return tuple(name for name, column in self.columns.items() if column.sensitive)
 
 
 def load(path: Path = PATH) -> Dataset:

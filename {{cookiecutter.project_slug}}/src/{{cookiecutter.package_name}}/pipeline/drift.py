@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..contract.schema import CATEGORICAL, FEATURE_NAMES, NUMERIC, allowed_values
+from ..contract.schema import CATEGORICAL, FEATURE_NAMES, NUMERIC, TARGET, allowed_values
 
 MISSING = "<missing>"
 # Floor for an empty bin, so that a category never seen on one side gives a large but finite index.
@@ -35,21 +36,27 @@ def _categorical_shares(values: pd.Series, categories: list[str]) -> list[float]
     return [*shares, float(values.isna().sum()) / total]
 
 
-def profile(frame: pd.DataFrame, bins: int) -> dict[str, Any]:
-    """Bin edges (numeric: quantiles of the training data) and the share of rows in each bin."""
-    features: dict[str, Any] = {}
-    for name in NUMERIC:
-        quantiles = frame[name].dropna().quantile(np.linspace(0, 1, bins + 1)[1:-1]).tolist()
-        edges = sorted(set(quantiles))
-        features[name] = {"kind": "numeric", "edges": edges, "shares": _numeric_shares(frame[name], edges)}
-    for name in CATEGORICAL:
-        categories = list(allowed_values(name) or ())
-        features[name] = {
+def spec(values: pd.Series, categories: tuple[str, ...] | None, bins: int) -> dict[str, Any]:
+    """One column's reference: its categories (or quantile bin edges) and the share of rows in each."""
+    if categories is not None:
+        return {
             "kind": "categorical",
-            "categories": categories,
-            "shares": _categorical_shares(frame[name], categories),
+            "categories": list(categories),
+            "shares": _categorical_shares(values, list(categories)),
         }
-    return {"rows": len(frame), "features": features}
+    quantiles = values.dropna().quantile(np.linspace(0, 1, bins + 1)[1:-1]).tolist()
+    edges = sorted(set(quantiles))
+    return {"kind": "numeric", "edges": edges, "shares": _numeric_shares(values, edges)}
+
+
+def profile(frame: pd.DataFrame, bins: int) -> dict[str, Any]:
+    """Bin edges (numeric: quantiles of the training data) and the share of rows in each bin, per feature;
+    the target's too, where the frame has it (the served predictions are compared with it)."""
+    features = {name: spec(frame[name], allowed_values(name), bins) for name in (*NUMERIC, *CATEGORICAL)}
+    reference: dict[str, Any] = {"rows": len(frame), "features": features}
+    if TARGET in frame:
+        reference["target"] = spec(frame[TARGET], allowed_values(TARGET), bins)
+    return reference
 
 
 def psi(expected: list[float], actual: list[float]) -> float:
@@ -62,16 +69,21 @@ def _floor(share: float) -> float:
     return max(share, EPSILON)
 
 
-def compare(reference: dict[str, Any], frame: pd.DataFrame, max_psi: float) -> list[dict[str, Any]]:
+def shares(reference: dict[str, Any], values: pd.Series) -> list[float]:
+    """The share of `values` in each bin of one column's reference."""
+    if reference["kind"] == "numeric":
+        return _numeric_shares(pd.to_numeric(values, errors="coerce"), reference["edges"])
+    return _categorical_shares(values, reference["categories"])
+
+
+def compare(
+    reference: dict[str, Any], frame: pd.DataFrame, max_psi: float, features: Iterable[str] = FEATURE_NAMES
+) -> list[dict[str, Any]]:
     """One row per feature: its PSI against the reference, and whether it stays under `max_psi`."""
     rows = []
-    for name in FEATURE_NAMES:
-        spec = reference["features"][name]
-        if spec["kind"] == "numeric":
-            shares = _numeric_shares(pd.to_numeric(frame[name], errors="coerce"), spec["edges"])
-        else:
-            shares = _categorical_shares(frame[name], spec["categories"])
-        value = round(psi(spec["shares"], shares), 4)
+    for name in features:
+        column = reference["features"][name]
+        value = round(psi(column["shares"], shares(column, frame[name])), 4)
         rows.append({"feature": name, "psi": value, "max_psi": max_psi, "drifted": value > max_psi})
     return rows
 

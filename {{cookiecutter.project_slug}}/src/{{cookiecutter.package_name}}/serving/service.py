@@ -8,6 +8,7 @@ any worker starts; a mismatch stops the server with one line.
 from __future__ import annotations
 
 import os
+import time
 from functools import cache, partial
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +25,9 @@ from ..contract.artifact import ArtifactError, load_verified
 from ..contract.messages import MAX_BATCH_ROWS, Prediction, Records
 from ..contract.names import MODEL_NAME, SERVICE_NAME
 from ..contract.predict import predictions
+from ..monitoring.live import config as log_config
+from ..monitoring.live.middleware import Watch
+from ..monitoring.live.observer import Observer
 from . import openapi
 from .batching import Batcher
 from .guard import JSON, RequestGuard
@@ -82,6 +86,10 @@ class PredictionService:
             load_verified(packed_model())
         except ArtifactError as error:
             raise SystemExit(f"refusing to start: {error}") from None
+        try:
+            log_config.from_environment()
+        except ValueError as error:
+            raise SystemExit(f"refusing to start: request log: {error}") from None
 
     def __init__(self) -> None:
         self.model, self.lineage = load_verified(packed_model())
@@ -90,13 +98,20 @@ class PredictionService:
         self.batcher = Batcher(
             partial(predictions, self.model), MAX_BATCH_ROWS, initializer=partial(threadpoolctl.threadpool_limits, 1)
         )
+        self.observe = Observer(self.lineage)  # metrics and the request log (monitoring/live/)
 
     # Concurrent requests share one predict call (batching.py). The media type is declared: left to
     # BentoML 1.4.39, it is derived from the response model's JSON schema on every response.
     @bentoml.api
     async def predict(self, records: Records) -> Annotated[list[Prediction], ContentType(JSON)]:
-        return await self.batcher([record.model_dump() for record in records])  # type: ignore[attr-defined]
+        started = time.perf_counter()
+        rows = [record.model_dump() for record in records]  # type: ignore[attr-defined]
+        answers = await self.batcher(rows)
+        self.observe(rows, answers, started)  # monitoring: count the answer, enqueue it for the request log
+        return answers
 
 
 # Before BentoML reads a body: an oversized one gets a 413, a non-JSON one a 415 (see guard.py).
 PredictionService.add_asgi_middleware(RequestGuard, max_body_bytes=MAX_BODY_BYTES)  # type: ignore[attr-defined]
+# A request id for each /predict, and each 400 counted by field and reason (monitoring/live/middleware.py).
+PredictionService.add_asgi_middleware(Watch)  # type: ignore[attr-defined]

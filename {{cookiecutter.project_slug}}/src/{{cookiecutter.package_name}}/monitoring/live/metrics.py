@@ -1,0 +1,76 @@
+"""The model's metrics on /metrics, beside BentoML's: rejections, unseen categories, predictions, identity, log drops.
+
+BentoML runs several workers and serves /metrics from prometheus_client's multiprocess files, whose folder
+(PROMETHEUS_MULTIPROC_DIR) it sets for each worker. prometheus_client reads that variable when it is first
+imported, so it is imported here only when a worker builds its metrics (the service's __init__): imported
+earlier, it would count in memory and /metrics would never show these. (BentoML 1.4's `bentoml.metrics`
+is the same deferred import, deprecated in favour of this.)
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+from ...contract.artifact import model_version
+from ...contract.schema import CATEGORICAL, TARGET, TASK, value_range
+
+
+class ModelMetrics:
+    def __init__(self) -> None:
+        import prometheus_client as prom
+
+        self.rejected = prom.Counter(
+            "model_rejected_requests", "Requests refused with a 400, by the field and the reason", ["field", "reason"]
+        )
+        self.unseen = prom.Counter(
+            "model_unseen_categories", "Values of a categorical feature outside its contract", ["feature"]
+        )
+        self.info = prom.Gauge(
+            "model_info", "The served model's identity (always 1)",
+            ["model", "version", "sha256", "bento_tag", "git_commit"], multiprocess_mode="max",
+        )  # fmt: skip
+        self.log_dropped = prom.Counter(
+            "model_request_log_dropped_rows", "Rows the request log could not record, by the reason", ["reason"]
+        )
+        self.shadow_failures = prom.Counter("model_shadow_failures", "Requests the shadow model failed to score")
+        if TASK == "classification":
+            self.predicted: Any = prom.Counter(
+                "model_predictions", "Rows answered, by the predicted class", ["prediction"]
+            )
+        else:
+            low, high = value_range(TARGET) or (0.0, 1.0)
+            buckets = [low + (high - low) * i / 10 for i in range(1, 10)]
+            self.predicted = prom.Histogram("model_prediction", "The predicted values", buckets=buckets)
+
+    def served(self, lineage: dict[str, Any]) -> None:
+        sha = str(lineage["artifact"]["sha256"])
+        self.info.labels(
+            model=str(lineage.get("model_name", "")), version=model_version(sha),
+            sha256=sha, bento_tag=str(lineage.get("bento_tag", "")),
+            git_commit=str(lineage.get("git_commit", "")),
+        ).set(1)  # fmt: skip
+
+    def answered(self, answers: Iterable[Any]) -> None:
+        """One increment per class and request, not per row: a metric update writes to a shared file."""
+        if TASK == "classification":
+            for label, count in Tally(a.prediction for a in answers).items():
+                self.predicted.labels(prediction=label).inc(count)
+        else:
+            for answer in answers:
+                self.predicted.observe(answer.prediction)
+
+    def refused(self, problems: Iterable[tuple[str, str]]) -> None:
+        """(field, reason) of each problem a 400 named; an unknown category also counts as unseen."""
+        for field, reason in set(problems):
+            self.rejected.labels(field=field, reason=reason).inc()
+            if field in CATEGORICAL and reason == "literal_error":
+                self.unseen.labels(feature=field).inc()
+
+
+@cache
+def worker_metrics() -> ModelMetrics:
+    """This worker's metrics, made on first use (in the worker, after BentoML has set the multiprocess folder)."""
+    return ModelMetrics()

@@ -1,0 +1,40 @@
+"""What the service does after it has its answer: count it in the metrics, and hand it to the request log.
+
+One call per request, on the request path, so it only counts and enqueues: everything slower happens in
+the request log's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import bentoml
+
+from . import config
+from .metrics import worker_metrics
+from .requestlog import RequestLog
+
+logger = logging.getLogger("bentoml.monitoring")
+REQUEST_ID = "x-request-id"  # set on every /predict request by middleware.py
+
+
+class Observer:
+    def __init__(self, lineage: dict[str, Any]) -> None:
+        self.metrics = worker_metrics()
+        self.metrics.served(lineage)
+        settings = config.from_environment()
+        sha = str(lineage["artifact"]["sha256"])
+        self.log = RequestLog(settings, self.metrics, sha) if settings.folder is not None else None
+        self.context = bentoml.Context()  # reads the current request's context variables
+
+    def __call__(self, rows: list[dict[str, Any]], answers: list[Any], started: float) -> None:
+        """Never raises: the answer is ready, and monitoring must not turn it into a 500."""
+        try:
+            latency_ms = (time.perf_counter() - started) * 1000
+            self.metrics.answered(answers)
+            if self.log is not None:
+                self.log.record(self.context.request.headers.get(REQUEST_ID, ""), rows, answers, latency_ms)
+        except Exception:
+            logger.exception("monitoring an answered request failed; the answer is sent all the same")
