@@ -15,7 +15,7 @@ import pytest
 from {{ cookiecutter.package_name }}.batch import status
 from {{ cookiecutter.package_name }}.contract.artifact import load_verified
 from {{ cookiecutter.package_name }}.contract.predict import predictions
-from {{ cookiecutter.package_name }}.contract.schema import FEATURE_NAMES, TASK
+from {{ cookiecutter.package_name }}.contract.schema import CLASSIFICATION, FEATURE_NAMES
 from tests.batch.conftest import BROKEN, ENV, PACKAGE, score, tampered
 from tests.conftest import ROOT
 
@@ -26,7 +26,7 @@ def in_process(models: Path, frame: pd.DataFrame) -> pd.DataFrame:
     rows = frame[list(FEATURE_NAMES)].astype(object).where(frame.notna(), None).to_dict("records")
     answers = [p.model_dump() for p in predictions(model, rows)]
     table = pd.DataFrame({"prediction": [a["prediction"] for a in answers]})
-    if TASK == "classification":
+    if CLASSIFICATION:
         for name in answers[0]["probabilities"]:
             table[f"probability_{name}"] = [a["probabilities"][name] for a in answers]
     return table

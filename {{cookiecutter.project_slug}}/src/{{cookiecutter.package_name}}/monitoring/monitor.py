@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from ..contract.dataset import DATASET
-from ..contract.schema import CATEGORICAL, FEATURE_NAMES, TASK
+from ..contract.schema import CATEGORICAL, CLASSIFICATION, FEATURE_NAMES
 from ..pipeline import drift, params
 from . import plots, traffic
 
@@ -29,7 +29,7 @@ EVALUATION = Path("reports/metrics.json")
 
 def live_metrics(actual: pd.Series, predicted: pd.Series) -> dict[str, float]:
     """The evaluate stage's metrics on labelled traffic (roc_auc aside: it needs every class present)."""
-    if TASK == "classification":
+    if CLASSIFICATION:
         values = {
             "accuracy": skm.accuracy_score(actual.astype(str), predicted.astype(str)),
             "f1_macro": skm.f1_score(actual.astype(str), predicted.astype(str), average="macro"),

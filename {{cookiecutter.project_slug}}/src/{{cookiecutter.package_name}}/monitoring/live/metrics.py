@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from ...contract.artifact import model_version
-from ...contract.schema import CATEGORICAL, TARGET, TASK, value_range
+from ...contract.schema import CATEGORICAL, CLASSIFICATION, TARGET, value_range
 
 
 class ModelMetrics:
@@ -36,7 +36,7 @@ class ModelMetrics:
             "model_request_log_dropped_rows", "Rows the request log could not record, by the reason", ["reason"]
         )
         self.shadow_failures = prom.Counter("model_shadow_failures", "Requests the shadow model failed to score")
-        if TASK == "classification":
+        if CLASSIFICATION:
             self.predicted: Any = prom.Counter(
                 "model_predictions", "Rows answered, by the predicted class", ["prediction"]
             )
@@ -55,7 +55,7 @@ class ModelMetrics:
 
     def answered(self, answers: Iterable[Any]) -> None:
         """One increment per class and request, not per row: a metric update writes to a shared file."""
-        if TASK == "classification":
+        if CLASSIFICATION:
             for label, count in Tally(a.prediction for a in answers).items():
                 self.predicted.labels(prediction=label).inc(count)
         else:
