@@ -1,9 +1,9 @@
-"""`make bench`: time to first served prediction, serving side by side, CI stage times, no-op `dvc repro`.
+"""`make bench`: time to first served prediction, serving side by side, CI stage times, no-op `dvc repro`, batch scoring.
 
 Each run bakes a fresh project into a temporary folder and measures everything on it; the report gives
 the median of the runs with their min and max. Writes build/bench/results.json and results.md.
 
-    python -m benchmarks [--runs 3] [--seconds 8] [--parts first,noop,serving,ci] [--out build/bench]
+    python -m benchmarks [--runs 3] [--seconds 8] [--parts first,noop,serving,ci,batch] [--out build/bench]
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ def arguments() -> argparse.Namespace:
         "--servers", default=",".join(serving.SERVERS), help="comma-separated servers to load (default: all)"
     )
     p.add_argument("--batch-rows", type=int, default=1_000_000, help="rows of the batch part's file")
-    p.add_argument("--project", type=Path, help="measure this baked, built project instead (serving and noop only)")
+    p.add_argument(
+        "--project", type=Path, help="measure this baked, built project instead (serving, noop and batch only)"
+    )
     args = p.parse_args()
     args.parts = tuple(part for part in args.parts.split(",") if part)
     args.servers = tuple(server for server in args.servers.split(",") if server)

@@ -13,19 +13,22 @@ import pytest
 from {{ cookiecutter.package_name }}.batch import status
 from tests.batch.conftest import BROKEN, ENV, score, tampered
 
-REPEAT = 20  # the held-out rows twenty times, in row groups Spark reads as several partitions
+REPEAT = 20  # the broken held-out rows twenty times, in row groups Spark reads as several partitions
+CLEAN = 4  # then the unbroken rows four times: partitions where no row is refused
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory: pytest.TempPathFactory, broken: pd.DataFrame) -> dict[str, Path]:
+def both(tmp_path_factory: pytest.TempPathFactory, broken: pd.DataFrame, held_out: pd.DataFrame) -> dict[str, Path]:
     """The same broken Parquet file scored file->file and on Spark local[2]."""
     folder = tmp_path_factory.mktemp("spark")
     source = folder / "rows.parquet"
-    rows = pd.concat([broken] * REPEAT, ignore_index=True)
+    clean = held_out.astype(str).where(held_out.notna(), None)
+    rows = pd.concat([broken] * REPEAT + [clean] * CLEAN, ignore_index=True)
     pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), source, row_group_size=len(broken))
     assert score(source, folder / "file.parquet").returncode == status.REJECTED
-    # Small splits, so the rows' positions are rebuilt across partitions (one row group each).
-    submit = f"--conf spark.sql.files.maxPartitionBytes={source.stat().st_size // 4} pyspark-shell"
+    # Small splits (about three row groups each), so positions are rebuilt across partitions and the last
+    # ones hold only clean rows.
+    submit = f"--conf spark.sql.files.maxPartitionBytes={source.stat().st_size // 8} pyspark-shell"
     result = score(
         source,
         folder / "spark",

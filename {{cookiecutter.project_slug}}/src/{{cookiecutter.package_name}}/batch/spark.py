@@ -164,7 +164,12 @@ def _run(
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype("int64")
 
     schema = _schema([str(c) for c in model.classes_] if CLASSIFICATION else [])
-    scorer = _scorer(spark.sparkContext.broadcast(artifact_bytes), lineage, offsets, {f.name: f.dataType.typeName() for f in schema.fields})
+    scorer = _scorer(
+        spark.sparkContext.broadcast(artifact_bytes),
+        lineage,
+        offsets,
+        {f.name: f.dataType.typeName() for f in schema.fields},
+    )
     result = frame.mapInPandas(scorer, schema).persist()
     try:
         answers = [f.name for f in schema.fields if f.name not in (KIND, *REJECTED_COLUMNS[1:])]
