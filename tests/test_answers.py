@@ -78,6 +78,7 @@ def test_every_module_a_bake_imports_is_refused_as_a_package_name(baked: Path) -
     assert third_party and third_party <= refused, sorted(third_party - refused)
 
 
+@pytest.mark.e2e  # installs cookiecutter and DVC into uv tool environments: about two minutes
 def test_a_bake_needs_no_dvc_beside_cookiecutter(tmp_path: Path) -> None:
     """`pipx run cookiecutter`: cookiecutter alone in its environment, no dvc on PATH; the hook runs DVC with uv."""
     uv, git = shutil.which("uv"), shutil.which("git")

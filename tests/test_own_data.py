@@ -5,7 +5,7 @@ data would: scikit-learn's breast cancer (binary), wine (multiclass) and diabete
 CSV from `sklearn.datasets` (they ship with scikit-learn), and a CSV made here with a categorical column
 with gaps, an identifier, a date, free text and a constant. Each is carried through the pipeline and
 the built Bento to a served prediction whose /metadata names the adopted file's DVC version; the last
-also runs every test stage of `make test`. Bad tables each get one line and change nothing.
+also runs the acceptance stage. Bad tables each get one line and change nothing.
 """
 
 from __future__ import annotations
@@ -186,10 +186,12 @@ def test_an_adopted_table_is_trained_checked_and_served(
     # Only the adopted table is raw data now: the previous one is no longer tracked.
     assert [p.name for p in (project / "data/raw").glob("*.dvc")] == [f"{table}.dvc"]
 
-    # What `make all` runs after setup (done once for the clone); every test stage for the messy table.
+    # What `make all` runs after setup (done once for the clone), less the unit and performance stages
+    # (their properties and budgets do not change with the table; they cost minutes each on 2 cores);
+    # the acceptance stage, served against offline answers on held-out rows, for the messy table.
     stages = ["repro", "build", "test-data", "smoke"]
     if table == "customers.csv":
-        stages = ["repro", "build", "test-unit", "test-data", "test-performance", "test-acceptance", "smoke"]
+        stages = ["repro", "build", "test-data", "test-acceptance", "smoke"]
     for stage in stages:
         make(project, stage, env)
     elapsed = time.monotonic() - started
