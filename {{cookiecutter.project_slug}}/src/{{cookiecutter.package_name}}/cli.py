@@ -94,6 +94,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--image", help="the environment's image by digest (<repository>@sha256:…), once pushed")
     sp = command("check-manifests", "release.manifests:check", "Check deploy/k8s/ against the pins and the schemas.")
     sp.add_argument("--kubernetes-version", help="the schemas' Kubernetes version (default: kubernetes-validate's)")
+
     # Batch scoring: files in, files out (batch/; release/scoring.py picks the pinned model).
     def scoring(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("input", type=Path, help="the rows to score: .csv or .parquet")

@@ -82,7 +82,10 @@ def test_manifests_that_match_their_pin_agree_by_tag_or_by_digest(folder: Path) 
     "change, problem",
     [
         (lambda files: files.pop(manifests.K8S / "staging/pdb.yaml"), "pdb.yaml is missing"),
-        (lambda files: files.update({manifests.K8S / "staging/hpa.yaml": "maxReplicas: 100\n"}), "hpa.yaml does not match"),
+        (
+            lambda files: files.update({manifests.K8S / "staging/hpa.yaml": "maxReplicas: 100\n"}),
+            "hpa.yaml does not match",
+        ),
     ],
     ids=["missing", "edited by hand"],
 )
