@@ -8,7 +8,11 @@ runs in a process group of its own (`start_new_session=True`), which `stop` sign
 from __future__ import annotations
 
 import importlib.util
+import json
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 _SOURCE = (
     Path(__file__).resolve().parents[1]
@@ -22,3 +26,14 @@ _spec.loader.exec_module(_server)
 free_port = _server.free_port
 wait_for_200 = _server.wait_for_200
 stop = _server.stop
+
+
+def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    """One JSON request, as a client sends it: the status and the decoded body, errors included."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from .conftest import make
-from .servers import free_port
+from .servers import free_port, http
 
 pytestmark = pytest.mark.e2e
 
@@ -81,16 +81,6 @@ def image(trained: tuple[Path, dict[str, str]], bento: str, engine: dict[str, st
     print(f"make image (wheelhouse + offline build) in {time.monotonic() - started:.1f} s")
     (name,) = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("image: ")]
     return name, json.loads((project / "models/lineage.json").read_text())
-
-
-def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def wait_ready(url: str, env: dict[str, str], container: str, timeout: float = 180) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import pytest
 
 from . import servers
 from .conftest import make
+from .servers import http
 
 pytestmark = pytest.mark.e2e
 
@@ -32,16 +31,6 @@ def in_project(project: Path, env: dict[str, str], code: str) -> Any:
     cmd = ["uv", "run", "--no-sync", "python", "-c", code]
     result = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=True)
     return json.loads(result.stdout)
-
-
-def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data, {"Content-Type": "application/json"}, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,8 @@ import json
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +27,7 @@ from sklearn import datasets
 from . import servers
 from .conftest import make
 from .projects import isolated_env
+from .servers import http
 
 pytestmark = pytest.mark.e2e
 PACKAGE = "penguin_species"
@@ -154,16 +152,6 @@ def served(project: Path, env: dict[str, str], bento: str) -> Iterator[str]:
         servers.stop(process)
     with pytest.raises(ProcessLookupError):
         os.killpg(process.pid, 0)
-
-
-def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data, {"Content-Type": "application/json"}, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @pytest.mark.parametrize(("table", "target", "task", "dropped"), TABLES, ids=[t[0] for t in TABLES])

@@ -79,8 +79,4 @@ def score(
         print(f"score: {error}", file=sys.stderr)
         return status.UNUSABLE
     version = model_version(lineage["artifact"]["sha256"])
-    print(f"score: {read - refused_rows} of {read} rows scored by model {version} -> {output}")
-    if refused_rows:
-        print(f"score: {refused_rows} rows rejected -> {rejected}", file=sys.stderr)
-        return status.REJECTED
-    return status.SCORED
+    return status.outcome("score", total=read, refused=refused_rows, version=version, output=output, rejected=rejected)

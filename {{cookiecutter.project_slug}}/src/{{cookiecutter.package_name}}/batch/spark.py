@@ -182,8 +182,6 @@ def _run(
         result.unpersist()
     total = int(sizes.sum())
     version = model_version(lineage["artifact"]["sha256"])
-    print(f"score-spark: {total - refused} of {total} rows scored by model {version} -> {output}")
-    if refused:
-        print(f"score-spark: {refused} rows rejected -> {rejected}", file=sys.stderr)
-        return status.REJECTED
-    return status.SCORED
+    return status.outcome(
+        "score-spark", total=total, refused=refused, version=version, output=output, rejected=rejected
+    )
