@@ -27,9 +27,10 @@ CHOICES = {
 # of the same name would shadow one. tests/test_answers.py checks every import of a bake is listed here or
 # is in the standard library, which is refused too (sys.stdlib_module_names).
 DEPENDENCIES = {
-    "bentoml", "dvc", "hypothesis", "joblib", "mlflow", "mypy", "numpy", "pandas", "pandera", "pre_commit",
-    "psutil", "pydantic", "pytest", "pytest_benchmark", "ruff", "schemathesis", "scipy", "sklearn", "starlette",
-    "threadpoolctl", "yaml", "tests", "test",
+    "bentoml", "cruft", "dvc", "hypothesis", "joblib", "kubernetes_validate", "matplotlib", "mlflow", "mypy",
+    "numpy", "pandas", "pandera", "pre_commit", "prometheus_client", "psutil", "pyarrow", "pydantic", "pyspark",
+    "pytest", "pytest_benchmark", "ruff", "schemathesis", "scipy", "sklearn", "starlette", "threadpoolctl",
+    "yaml", "tests", "test",
 }  # fmt: skip
 # Answers written into TOML, YAML and Python strings: any printable text is escaped where it lands;
 # a control character (a newline from a replay file) is refused, since each is a one-line field.
