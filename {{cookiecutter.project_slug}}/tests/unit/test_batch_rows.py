@@ -24,13 +24,17 @@ def test_valid_rows_pass_with_their_positions_and_the_contracts_types() -> None:
 
 
 def test_each_bad_value_is_refused_once_with_its_row_column_and_reason() -> None:
-    frame = rows(4)
-    frame.loc[1, NUMERIC[0]] = "not a number"
-    frame.loc[2, CATEGORICAL[0]] = "nowhere"
-    valid, positions, refused = split(frame, pd.Series([100, 101, 102, 103]))
-    assert positions.tolist() == [100, 103] and len(valid) == 2
+    # A text in a number column, a category the contract does not allow: whichever kinds this contract has.
+    bad = [(name, "not a number", "coerce_dtype") for name in NUMERIC[:1]]
+    bad += [(name, "nowhere", "isin") for name in CATEGORICAL[:1]]
+    assert bad, "the contract has no feature column"
+    frame = rows(len(bad) + 2)
+    for row, (column, value, _) in enumerate(bad, start=1):
+        frame.loc[row, column] = value
+    valid, positions, refused = split(frame, pd.Series(range(100, 100 + len(frame))))
+    assert positions.tolist() == [100, 100 + len(frame) - 1] and len(valid) == 2
     found = {(r.row, r.column, r.reason.split("(")[0]) for r in refused.itertuples()}
-    assert found == {(101, NUMERIC[0], "coerce_dtype"), (102, CATEGORICAL[0], "isin")}
+    assert found == {(100 + row, column, check) for row, (column, _, check) in enumerate(bad, start=1)}
 
 
 def test_a_missing_contract_column_makes_the_input_unusable() -> None:

@@ -100,3 +100,9 @@ def test_the_written_contract_loads_and_the_params_keep_their_other_lines(tmp_pa
     assert adopt.yaml.safe_load(rewritten)["evaluate"]["min"] == thresholds["min"]
     kept = [line for line in params.splitlines() if line.startswith(("serving:", "train:", "  tolerance:"))]
     assert all(line in rewritten.splitlines() for line in kept)
+    before, after = adopt.yaml.safe_load(params), adopt.yaml.safe_load(rewritten)
+    assert after["validate"]["min_rows"] == rules["min_rows"]
+    # Keys of the same name in other sections (the monitor's window) are not validate's to set.
+    assert {k: v for k, v in after.items() if k not in ("validate", "evaluate")} == {
+        k: v for k, v in before.items() if k not in ("validate", "evaluate")
+    }

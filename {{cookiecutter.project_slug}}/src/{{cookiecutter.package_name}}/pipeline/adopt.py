@@ -54,7 +54,7 @@ def dataset_text(inferred: infer.Inferred, raw: Path, source: Path, target: str)
         f"# {infer.MARGIN:.0%} of its span, every category list is what the file held. Tighten them to what is",
         "# plausible (docs/own-data.md): a request outside them is refused with a 400 naming the field.",
         "",
-        f"raw_data: {raw.as_posix()}   # versioned by DVC ({raw.as_posix()}.dvc)",
+        f"raw_data: {_quoted(raw.as_posix())}   # versioned by DVC ({raw.as_posix()}.dvc)",
         f"target: {_quoted(target)}",
         f"task: {inferred.task}   # {inferred.task_reason}",
         "",
@@ -114,10 +114,15 @@ def gates(inferred: infer.Inferred, labels: pd.Series) -> tuple[dict[str, dict[s
 
 def params_text(text: str, rules: dict[str, float | int], thresholds: dict[str, dict[str, float]], why: str) -> str:
     """params.yaml with the validate rules set and the evaluate gate replaced, every other line kept."""
+    section = re.search(r"(?ms)^validate:.*?\n(?=\S)", text)  # other sections have keys of the same names
+    if section is None:
+        raise infer.AdoptError("params.yaml: no `validate` section; restore it from the template")
+    rules_text = section.group(0)
     for key, value in rules.items():
-        text, found = re.subn(rf"(?m)^(  {key}:\s*)\S+", rf"\g<1>{value}", text)
+        rules_text, found = re.subn(rf"(?m)^(  {key}:\s*)\S+", rf"\g<1>{value}", rules_text)
         if not found:
             raise infer.AdoptError(f"params.yaml: validate.{key} not found; restore it from the template")
+    text = text[: section.start()] + rules_text + text[section.end() :]
     block = re.search(r"(?ms)^evaluate:.*?\n(?=\S)", text)
     if block is None:
         raise infer.AdoptError("params.yaml: no `evaluate` section; restore it from the template")

@@ -147,7 +147,9 @@ def deploy(environment: str, target: str, reviews: Path | None, push: bool = Tru
     result = outcome(served, pin)
     pull_request, found = review_record(change, reviews)
     approvers, reviewers = github.approvals(found)
-    tag = records.next_tag(pin.model.model_name, environment)  # the checkout fetched every earlier tag
+    deployed = result.startswith("deployed")
+    # The stage tag and the registry alias say "this serves there": only a checked deploy earns them.
+    tag = records.next_tag(pin.model.model_name, environment) if deployed else None  # earlier tags are fetched
     entry: dict[str, Any] = {
         "environment": environment,
         "commit": change.sha,
@@ -163,12 +165,13 @@ def deploy(environment: str, target: str, reviews: Path | None, push: bool = Tru
         "deployed_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "tag": tag,
     }
-    entry["registry_version"], entry["alias"] = mirror_alias(pin)
+    entry["registry_version"], entry["alias"] = mirror_alias(pin) if deployed else (None, "not moved: not deployed")
     records.add(change.sha, entry)
-    message = f"{environment}: {pin.model.model_name} {pin.model.version}"
-    gitops.git("tag", "--annotate", tag, "-m", message, change.sha)
+    if tag:
+        message = f"{environment}: {pin.model.model_name} {pin.model.version}"
+        gitops.git("tag", "--annotate", tag, "-m", message, change.sha)
     if push and gitops.has_remote():
-        records.push(tag)
+        records.push(*([tag] if tag else []))
     return entry
 
 

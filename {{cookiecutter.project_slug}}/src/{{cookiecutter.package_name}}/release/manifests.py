@@ -167,7 +167,11 @@ def write(*, environment: str | None, image: str | None) -> None:
         raise ReleaseError("IMAGE names one environment's image: give ENV too")
     for env in [environment] if environment else ENVIRONMENTS:
         pin = pins.read(env)
-        for path in write_pin(pin, image) if pin is not None else []:
+        if pin is None:
+            if environment:  # asked for by name: say so rather than write nothing and succeed
+                raise ReleaseError(f"nothing is pinned in {environment}: `make promote ENV={environment}` first")
+            continue
+        for path in write_pin(pin, image):
             print(f"manifests: {path}")
 
 

@@ -45,8 +45,10 @@ def undeploy(*, environment: str) -> None:
         return
     recorded = json.loads(state.read_text())
     if "container" in recorded:
-        subprocess.run([recorded["engine"], "rm", "--force", "--time", "30", recorded["container"]],
-                       capture_output=True, check=False)  # fmt: skip  # gone already is fine
+        engine, container = recorded["engine"], recorded["container"]
+        # A graceful stop first (docker's rm has no --time), then remove; a container gone already is fine.
+        subprocess.run([engine, "stop", "--time", "30", container], capture_output=True, check=False)
+        subprocess.run([engine, "rm", "--force", container], capture_output=True, check=False)
     else:
         server.stop(int(recorded["pid"]))
     state.unlink()
