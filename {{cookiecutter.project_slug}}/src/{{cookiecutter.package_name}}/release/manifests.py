@@ -4,9 +4,9 @@ Rendered files rather than kustomize overlays: the pull request shows exactly wh
 the gates compare the files with a fresh rendering of the pin (no kustomize binary needed), and any
 GitOps controller syncs a plain folder. The shape is here, the sizes are params.yaml's `deploy` section.
 
-The Deployment names its image by digest once one is known (`make manifests IMAGE=<repo>@sha256:…`,
-as the deploy job does after pushing); before that by the model's version tag, which the gates accept
-only together with the model identity the pin names (labels and annotations below).
+The Deployment names its image by digest once one is known (`make manifests ENV=<env> IMAGE=<repo>@sha256:…`
+after a push; deploy.yml does not push yet, docs/deploy.md); before that by the model's version tag,
+which the gates accept only together with the model identity the pin names (labels and annotations below).
 """
 
 from __future__ import annotations
