@@ -165,7 +165,7 @@ def test_a_broken_service_contract_fails_acceptance(trained: tuple[Path, dict[st
     def reverse_answers(worktree: Path) -> None:
         service = next(worktree.glob("src/*/serving/service.py"))
         text = service.read_text()
-        broken = text.replace("for record in records])", "for record in records])[::-1]")
+        broken = text.replace("answers = await self.batcher(rows)", "answers = (await self.batcher(rows))[::-1]")
         assert broken != text
         service.write_text(broken)
 
