@@ -16,6 +16,7 @@ from .contract.names import DEFAULT_BRANCH, SERVICE_NAME
 from .pipeline.outputs import MODELS
 from .release.environments import ENVIRONMENTS
 from .release.errors import ReleaseError
+from .release.targets import TARGETS
 from .serving.server import ServerError
 from .serving.store import use_project_home
 
@@ -179,7 +180,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--output", type=Path, default=Path("build/promotion.md"), help="Markdown report")
     sp = command("deploy", "release.deploy:main", "Deploy what the pin says, check /metadata, record the deploy.")
     environment(sp)
-    sp.add_argument("--target", choices=("local", "image", "container"), default="local")
+    sp.add_argument("--target", choices=TARGETS, default="local")
     sp.add_argument(
         "--reviews", type=Path, help="`make reviews` output, or the PR's reviews as GitHub's API lists them (JSON)"
     )

@@ -23,12 +23,13 @@ from ..pipeline.params import load
 from . import gitops, pins
 from .environments import ENVIRONMENTS
 from .errors import ReleaseError
+from .image import LABEL_PREFIX
 
 K8S = Path("deploy/k8s")
 KINDS = ("deployment", "service", "hpa", "pdb")
 PORT = 3000  # the image's (deploy/Containerfile)
 USER = 10001  # the image's numeric user
-MODEL = "ai.lastmile.model"
+MODEL = LABEL_PREFIX  # the image labels and the manifests' annotations share one namespace
 HEADER = "# Rendered by `make manifests` from deploy/environments/{env}.yaml and params.yaml: do not edit.\n"
 
 

@@ -35,7 +35,6 @@ class ModelMetrics:
         self.log_dropped = prom.Counter(
             "model_request_log_dropped_rows", "Rows the request log could not record, by the reason", ["reason"]
         )
-        self.shadow_failures = prom.Counter("model_shadow_failures", "Requests the shadow model failed to score")
         if CLASSIFICATION:
             self.predicted: Any = prom.Counter(
                 "model_predictions", "Rows answered, by the predicted class", ["prediction"]

@@ -59,12 +59,11 @@ class RequestLog:
         self.thread = threading.Thread(target=self.run, name="request-log", daemon=True)
         self.thread.start()
 
-    def record(self, request_id: str, rows: list[dict[str, Any]], answers: list[Any], latency_ms: float,
-               shadow: list[Any] | None = None) -> None:  # fmt: skip
+    def record(self, request_id: str, rows: list[dict[str, Any]], answers: list[Any], latency_ms: float) -> None:
         """On the request path: a sample decision and a non-blocking put, nothing else."""
         if self.config.sample < 1.0 and random.random() >= self.config.sample:
             return
-        item = (time.time(), request_id, rows, answers, latency_ms, shadow)
+        item = (time.time(), request_id, rows, answers, latency_ms)
         try:
             self.queue.put_nowait(item)
         except queue.Full:
@@ -79,7 +78,7 @@ class RequestLog:
             )
 
     def lines(self, item: tuple[Any, ...]) -> list[str]:
-        at, request_id, rows, answers, latency_ms, shadow = item
+        at, request_id, rows, answers, latency_ms = item
         time_text = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
         out = []
         for index, (row, answer) in enumerate(zip(rows, answers, strict=True)):
@@ -89,8 +88,6 @@ class RequestLog:
                 "features": mask(row, self.sensitive, self.config.sensitive, self.config.hash_key),
                 "prediction": answer.prediction, "probabilities": getattr(answer, "probabilities", None),
             }  # fmt: skip
-            if shadow is not None:
-                line["shadow"] = shadow[index]
             out.append(json.dumps(line, separators=(",", ":")))
         return out
 
