@@ -37,7 +37,11 @@ How this is kinder than GitHub, and what covers the gap:
   without its token would fail on a private GitHub repository and passes here. The workflows give a
   token to each step that reaches origin (release/gitops.py `remote`); nothing here checks it.
 - Jobs inherit the test's environment (HOME, the machine's git identity), where a GitHub runner has
-  its own; the deploy jobs set the identity they commit notes with themselves.
+  its own; the deploy jobs set the identity they commit notes with themselves. Two of this machine's
+  settings a runner does not have are left out (NOT_ON_A_RUNNER): without them each job installs its
+  environment as a GitHub runner does, and Python writes bytecode for what the job imports, where
+  compiling every installed file cost each job's `make setup` two minutes more than that (measured with
+  the load of parallel test runs).
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ from .github import Event, GitHub
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
 STATUS_FUNCTIONS = re.compile(r"\b(always|success|failure|cancelled)\(\)")
+# Set on this machine (and by tests/projects.py for a developer's bake), never on a GitHub runner.
+NOT_ON_A_RUNNER = frozenset({"PYTHONDONTWRITEBYTECODE", "UV_COMPILE_BYTECODE"})
 
 
 class Context(dict[str, Any]):
@@ -322,7 +328,7 @@ class Runner:
         self.file = workflow.name
         self.workflow = yaml.safe_load(workflow.read_text())
         self.github, self.label = github, label
-        self.base_env = {k: v for k, v in env.items() if not k.startswith(CLOUD_VARIABLES)}
+        self.base_env = {k: v for k, v in env.items() if not k.startswith(CLOUD_VARIABLES) and k not in NOT_ON_A_RUNNER}
         self.secrets, self.variables, self.clouds = dict(secrets or {}), dict(variables or {}), dict(clouds or {})
         self.work = github.origin.parent if beside_origin else github.origin.parent / f"{label}-runner"
         self.artifacts = self.work / f"{label}-artifacts"
