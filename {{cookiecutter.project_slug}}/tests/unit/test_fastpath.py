@@ -59,7 +59,7 @@ def test_the_fast_path_agrees_on_held_out_and_contract_rows(models: dict[str, An
 
 
 @pytest.mark.parametrize("task", TASKS)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(batch=batches())
 def test_the_fast_path_agrees_on_any_batch_the_contract_allows(
     models: dict[str, Any], task: str, batch: list[dict[str, Any]]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import expit  # a dependency of scikit-learn, which serves anyway
 
 from .artifact import ArtifactError, sha256_bytes
 from .schema import to_frame
@@ -40,8 +41,7 @@ class FastPredictor:
         self.feature = np.asarray(trees["feature"], dtype=np.intp)
         self.cut = np.asarray(trees["threshold"], dtype=np.float64)  # +inf at a leaf: always "left", to itself
         self.missing_left = np.asarray(trees["missing_left"], dtype=bool)
-        self.left = np.asarray(trees["left"], dtype=np.intp)
-        self.right = np.asarray(trees["right"], dtype=np.intp)
+        self.left = np.asarray(trees["left"], dtype=np.intp)  # the right child is the next node
         self.value = np.asarray(trees["value"], dtype=np.float64)
         self.depth = int(trees["depth"])
         self.width = sum(len(b["columns"]) if b["kind"] == "numeric" else len(b["categories"]) for b in self.blocks)
@@ -83,10 +83,13 @@ class FastPredictor:
         n = len(x)
         node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
         flat, offsets = x.ravel(), (np.arange(n, dtype=np.intp) * x.shape[1])[:, None]
+        missing = bool(np.isnan(x).any())  # after the imputers, rarely: the walk skips that branch then
         for _ in range(self.depth):
             value = flat[offsets + self.feature[node]]
-            go_left = np.where(np.isnan(value), self.missing_left[node], value <= self.cut[node])
-            node = np.where(go_left, self.left[node], self.right[node])
+            go_left = value <= self.cut[node]
+            if missing:
+                go_left = np.where(np.isnan(value), self.missing_left[node], go_left)
+            node = self.left[node] + ~go_left  # left, or the node after it: the right child
         k = len(self.baseline)
         leaves = self.value[node].reshape(n, -1, k)
         # baseline, then += each iteration's leaf in turn: accumulate adds in exactly that order.
@@ -95,12 +98,14 @@ class FastPredictor:
 
     def predict_proba(self, rows: list[dict[str, Any]]) -> np.ndarray:
         raw = self.raw(self.transform(rows))
+        # The links as scikit-learn 1.9 computes them (sklearn/_loss/link.py), so that even these bits agree.
         if self.link == "expit":
-            positive = 1.0 / (1.0 + np.exp(-raw[:, 0]))
+            positive = expit(raw[:, 0])
             return np.column_stack([1.0 - positive, positive])
-        shifted = raw - raw.max(axis=1, keepdims=True)  # softmax
+        shifted = raw - np.amax(raw, axis=1)[:, np.newaxis]  # softmax
         np.exp(shifted, out=shifted)
-        return shifted / shifted.sum(axis=1, keepdims=True)
+        shifted /= np.sum(shifted, axis=1)[:, np.newaxis]
+        return shifted
 
     def predict(self, rows: list[dict[str, Any]]) -> np.ndarray:
         return self.raw(self.transform(rows))[:, 0]  # identity link: the squared-error regressor's
@@ -179,4 +184,3 @@ def load_served(folder: Path) -> tuple[Any, Any, dict[str, Any], str]:
     model, lineage = load_verified(folder)
     predictor, line = served(folder, model, lineage)
     return model, predictor, lineage, line
-

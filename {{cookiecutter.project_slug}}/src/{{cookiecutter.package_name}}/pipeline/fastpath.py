@@ -50,7 +50,12 @@ def derive(fitted: features.Model) -> dict[str, Any]:
     if width != estimator.n_features_in_:
         raise Unsupported(f"preprocessing gives {width} columns, the estimator takes {estimator.n_features_in_}")
     classes = [str(c) for c in fitted.classes_] if hasattr(fitted, "classes_") else None
-    return spec | {"format": FORMAT, "blocks": blocks, "classes": classes, "threshold": getattr(fitted, "threshold", None)}
+    return spec | {
+        "format": FORMAT,
+        "blocks": blocks,
+        "classes": classes,
+        "threshold": getattr(fitted, "threshold", None),
+    }
 
 
 def _steps(name: str, step: Any) -> tuple[SimpleImputer | None, list[Any]]:
@@ -73,7 +78,10 @@ def _blocks(name: str, step: Any, columns: Any) -> list[dict[str, Any]]:
         raise Unsupported(f"the imputer of transformer {name!r} dropped an empty column")
     kinds = [type(s).__name__ for s in steps]
     if kinds == ["OneHotEncoder"]:
-        return [_one_hot(name, steps[0], column, fill, j) for j, (column, fill) in enumerate(zip(columns, fills))]
+        return [
+            _one_hot(name, steps[0], column, fill, j)
+            for j, (column, fill) in enumerate(zip(columns, fills, strict=True))
+        ]
     if kinds in ([], ["StandardScaler"]):
         scaler = steps[0] if steps else StandardScaler(with_mean=False, with_std=False)
         if any(f is not None and not math.isfinite(f) for f in fills):
@@ -90,7 +98,12 @@ def _blocks(name: str, step: Any, columns: Any) -> list[dict[str, Any]]:
 
 
 def _one_hot(name: str, encoder: OneHotEncoder, column: str, fill: Any, j: int) -> dict[str, Any]:
-    if encoder.drop is not None or encoder.handle_unknown != "ignore" or encoder.min_frequency or encoder.max_categories:
+    if (
+        encoder.drop is not None
+        or encoder.handle_unknown != "ignore"
+        or encoder.min_frequency
+        or encoder.max_categories
+    ):
         raise Unsupported(f"the one-hot encoder of transformer {name!r} drops, errs on or groups categories")
     categories = encoder.categories_[j]
     if not all(isinstance(c, str) for c in categories):
@@ -121,29 +134,41 @@ def _trees(estimator: Any) -> dict[str, Any]:
         raise Unsupported("the estimator's own categorical features")
     if type(loss).__name__ not in LINKS:
         raise Unsupported(f"loss {type(loss).__name__}")
-    columns: dict[str, list[Any]] = {k: [] for k in ("feature", "threshold", "missing_left", "left", "right", "value")}
+    columns: dict[str, list[Any]] = {k: [] for k in ("feature", "threshold", "missing_left", "left", "value")}
     roots, depth = [], 0
     for iteration in predictors:
         for predictor in iteration:  # class-minor, as the estimator adds them
-            nodes, offset = predictor.nodes, len(columns["value"])
+            nodes = predictor.nodes
             if nodes["is_categorical"].any():
                 raise Unsupported("a categorical split")
-            roots.append(offset)
+            roots.append(len(columns["value"]))
             depth = max(depth, int(nodes["depth"].max()))
-            for i, node in enumerate(nodes):
-                leaf = bool(node["is_leaf"])
-                columns["feature"].append(0 if leaf else int(node["feature_idx"]))
-                columns["threshold"].append(math.inf if leaf else float(node["num_threshold"]))
-                columns["missing_left"].append(True if leaf else bool(node["missing_go_to_left"]))
-                columns["left"].append(offset + (i if leaf else int(node["left"])))  # a leaf leads to itself
-                columns["right"].append(offset + (i if leaf else int(node["right"])))
-                columns["value"].append(float(node["value"]) if leaf else 0.0)
+            _append(nodes, columns)
     return {
         "kind": f"{type(estimator).__name__} trees on numpy",
         "link": LINKS[type(loss).__name__],
         "baseline": [float(b) for b in np.ravel(baseline)],
         "trees": columns | {"roots": roots, "depth": depth},
     }
+
+
+def _append(nodes: np.ndarray, columns: dict[str, list[Any]]) -> None:
+    """One tree's nodes, renumbered breadth first so that a node's right child follows its left one
+    (the walk then reads one child index, not two); a leaf leads to itself, whatever the value."""
+    offset = len(columns["value"])
+    order, place = [0], {0: offset}
+    for i in order:  # grows while it is read: breadth first
+        if not nodes[i]["is_leaf"]:
+            for child in (int(nodes[i]["left"]), int(nodes[i]["right"])):
+                place[child] = offset + len(order)
+                order.append(child)
+    for i in order:
+        node, leaf = nodes[i], bool(nodes[i]["is_leaf"])
+        columns["feature"].append(0 if leaf else int(node["feature_idx"]))
+        columns["threshold"].append(math.inf if leaf else float(node["num_threshold"]))
+        columns["missing_left"].append(True if leaf else bool(node["missing_go_to_left"]))
+        columns["left"].append(place[i] if leaf else place[int(node["left"])])
+        columns["value"].append(float(node["value"]) if leaf else 0.0)
 
 
 def contract_rows(count: int = CONTRACT_ROWS, seed: int = 0) -> list[dict[str, Any]]:

@@ -94,12 +94,12 @@ class PredictionService:
             raise SystemExit(f"refusing to start: request log: {error}") from None
 
     def __init__(self) -> None:
-        # What serves: the fast predictor, checked again in this worker, or the pipeline (contract/fastpath.py).
-        self.model, self.predictor, self.lineage, _ = load_served(packed_model())
+        # What answers: the fast predictor (checked against the pipeline again here), or the pipeline.
+        self.pipeline, self.model, self.lineage, _ = load_served(packed_model())
         # One predict thread per worker, and a worker per core: scikit-learn's OpenMP threads would only
         # contend with the other workers (and spin while they wait: a core's worth of CPU at one client).
         self.batcher = Batcher(
-            partial(predictions, self.predictor), MAX_BATCH_ROWS, initializer=partial(threadpoolctl.threadpool_limits, 1)
+            partial(predictions, self.model), MAX_BATCH_ROWS, initializer=partial(threadpoolctl.threadpool_limits, 1)
         )
         self.observe = Observer(self.lineage)  # metrics and the request log (monitoring/live/)
 
