@@ -64,10 +64,11 @@ def test_a_corrupt_artifact_matching_its_record_is_refused(bento_tag: str, store
 
 
 def nudge_a_scaler_constant(model_folder: Path) -> Path:
-    """The packaged fast path with one scaler constant moved by 1%: a file that still reads as a fast path."""
+    """The packaged fast path with its scaler constants moved by 1%: a file that still reads as a fast path."""
     path = model_folder / FAST_PATH_FILE
     spec = json.loads(path.read_text())
-    next(block for block in spec["blocks"] if block["kind"] == "numeric")["scale"][0] *= 1.01
+    numeric = next(block for block in spec["blocks"] if block["kind"] == "numeric")
+    numeric["scale"] = [scale * 1.01 for scale in numeric["scale"]]
     path.write_text(json.dumps(spec))
     return path
 

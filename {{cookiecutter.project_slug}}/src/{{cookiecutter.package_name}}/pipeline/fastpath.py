@@ -66,13 +66,15 @@ def _steps(name: str, step: Any) -> tuple[SimpleImputer | None, list[Any]]:
     return imputer, steps
 
 
-def _blocks(name: str, step: Any, columns: Any) -> list[dict[str, Any]]:
+def _blocks(name: str, step: Any, selection: Any) -> list[dict[str, Any]]:
+    columns = list(selection) if isinstance(selection, (list, tuple)) else None
+    if columns is None or not all(isinstance(c, str) for c in columns):
+        raise Unsupported(f"transformer {name!r} selecting columns other than by a list of names")
+    if not columns or (isinstance(step, str) and step == "drop"):
+        return []  # nothing to transform: a fitted ColumnTransformer keeps such a step unfitted
     if isinstance(step, str):
-        if step == "drop":
-            return []
         raise Unsupported(f"transformer {name!r} is {step!r}")
     imputer, steps = _steps(name, step)
-    columns = list(columns)
     fills = list(imputer.statistics_) if imputer is not None else [None] * len(columns)
     if len(fills) != len(columns):
         raise Unsupported(f"the imputer of transformer {name!r} dropped an empty column")
@@ -197,7 +199,7 @@ def held_out_rows(path: Path) -> list[dict[str, Any]]:
     frame = FEATURES.validate(pd.read_csv(path))
     rows: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict("records")
     for row, drawn in zip(rows, contract_rows(len(rows), seed=1), strict=True):
-        row.update({name: drawn[name] for name in DATASET.sensitive})
+        row.update({name: drawn[name] for name in DATASET.sensitive if name in drawn})
     return rows
 
 
