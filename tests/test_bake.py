@@ -112,13 +112,14 @@ EXPECTED_FILES = {
     "tests/unit/test_release.py",
     "tests/unit/test_manifests.py",
     "tests/unit/test_infer.py",
+    "tests/unit/test_fastpath.py",
     "src/{package}/contract/dataset.yaml",
     *(
         f"src/{{package}}/{module}.py"
         for module in (
             "__init__", "__main__", "cli",
             "contract/__init__", "contract/artifact", "contract/dataset", "contract/messages", "contract/names",
-            "contract/predict", "contract/schema",
+            "contract/predict", "contract/schema", "contract/fastpath", "pipeline/fastpath",
             "pipeline/__init__", "pipeline/drift", "pipeline/dvclock", "pipeline/evaluate", "pipeline/features",
             "pipeline/adopt", "pipeline/infer",
             "pipeline/lineage", "pipeline/outputs", "pipeline/package", "pipeline/params", "pipeline/prepare", "pipeline/tracking",

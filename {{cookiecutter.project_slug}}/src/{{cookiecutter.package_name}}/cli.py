@@ -63,11 +63,13 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--gates", type=Path, required=True, help="where to write the gate results")
     sp.add_argument("--plots", type=Path, required=True, help="folder for the plot tables")
 
-    sp = command("package", "pipeline.package:main", "Write the model's lineage record.")
+    sp = command("package", "pipeline.package:main", "Derive and check the fast predictor; write the lineage record.")
     sp.add_argument("--model", type=Path, required=True, help="the model artifact")
     sp.add_argument("--run", type=Path, required=True, help="the MLflow run id file from `train`")
     sp.add_argument("--metrics", type=Path, required=True, help="the metrics from `evaluate`")
     sp.add_argument("--lineage", type=Path, required=True, help="where to write the lineage record")
+    sp.add_argument("--data", type=Path, required=True, help="held-out CSV file: the fast path is checked on it")
+    sp.add_argument("--fast-path", type=Path, required=True, help="where to write the fast predictor")
 
     sp = command("adopt", "pipeline.adopt:main", "Make a CSV or Parquet file the data this repository learns from.")
     sp.add_argument("data", type=Path, help="the table (.csv or .parquet)")

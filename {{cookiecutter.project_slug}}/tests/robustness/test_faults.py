@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LINEAGE_FILE
+from {{ cookiecutter.package_name }}.contract.fastpath import FAST_PATH_FILE
 from {{ cookiecutter.package_name }}.serving import server
 
 from .conftest import refusal, serve
@@ -60,6 +61,30 @@ def test_a_corrupt_artifact_matching_its_record_is_refused(bento_tag: str, store
     lineage["artifact"]["sha256"] = hashlib.sha256(garbage).hexdigest()
     (model_folder / LINEAGE_FILE).write_text(json.dumps(lineage))
     assert_refused(serve(bento_tag, store), str(model_folder), "cannot be loaded")
+
+
+def nudge_a_scaler_constant(model_folder: Path) -> Path:
+    """The packaged fast path with its scaler constants moved by 1%: a file that still reads as a fast path."""
+    path = model_folder / FAST_PATH_FILE
+    spec = json.loads(path.read_text())
+    numeric = next(block for block in spec["blocks"] if block["kind"] == "numeric")
+    numeric["scale"] = [scale * 1.01 for scale in numeric["scale"]]
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def test_a_fast_path_that_is_not_the_recorded_one_is_refused(bento_tag: str, store: Path, model_folder: Path) -> None:
+    path = nudge_a_scaler_constant(model_folder)
+    assert_refused(serve(bento_tag, store), f"fast path {path}", "sha256")
+
+
+def test_an_altered_fast_path_matching_its_record_is_refused(bento_tag: str, store: Path, model_folder: Path) -> None:
+    """Its digest recorded too, so only the check against the pipeline at start stands in the way."""
+    path = nudge_a_scaler_constant(model_folder)
+    lineage = json.loads((model_folder / LINEAGE_FILE).read_text())
+    lineage["fast_path"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (model_folder / LINEAGE_FILE).write_text(json.dumps(lineage))
+    assert_refused(serve(bento_tag, store), "fast path", "disagrees with the pipeline: row ")
 
 
 BAD_CONFIGS = {

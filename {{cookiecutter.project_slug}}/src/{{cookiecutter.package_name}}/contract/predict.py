@@ -8,13 +8,15 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from .fastpath import FastPredictor
 from .messages import Prediction
 from .schema import CLASSIFICATION, to_frame
 
 
 def predictions(model: Any, rows: list[dict[str, Any]]) -> list[BaseModel]:
     """The model's answer for each row, in order: shared by the service and the offline comparison."""
-    frame = to_frame(rows)
+    # The fast predictor reads the rows themselves; the pipeline, a DataFrame.
+    frame = rows if isinstance(model, FastPredictor) else to_frame(rows)
     # model_construct skips validation: these values come from the model, not from a client, and
     # validating a thousand of them again costs as much as the prediction itself.
     if CLASSIFICATION:
@@ -26,13 +28,17 @@ def predictions(model: Any, rows: list[dict[str, Any]]) -> list[BaseModel]:
     return [Prediction.model_construct(prediction=value) for value in model.predict(frame).tolist()]
 
 
-def _classify(model: Any, frame: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _classify(model: Any, frame: Any) -> tuple[list[str], np.ndarray, np.ndarray]:
     # One pass: the label is what the classifier's predict() returns, from the probabilities it gives.
     probabilities = model.predict_proba(frame)
-    # A binary model carries its decision threshold (params.yaml); otherwise the most probable class.
+    return [str(c) for c in model.classes_], probabilities, labels(model, probabilities)
+
+
+def labels(model: Any, probabilities: np.ndarray) -> np.ndarray:
+    """Each row's class index: a binary model carries its decision threshold (params.yaml); otherwise the
+    most probable class."""
     threshold = getattr(model, "threshold", None)
-    labels = (probabilities[:, 1] >= threshold).astype(int) if threshold is not None else probabilities.argmax(axis=1)
-    return [str(c) for c in model.classes_], probabilities, labels
+    return (probabilities[:, 1] >= threshold).astype(int) if threshold is not None else probabilities.argmax(axis=1)
 
 
 def table(model: Any, frame: pd.DataFrame) -> pd.DataFrame:

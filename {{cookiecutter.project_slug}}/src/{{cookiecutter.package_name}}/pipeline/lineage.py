@@ -32,7 +32,9 @@ def bento_tag(artifact_sha256: str) -> str:
     return f"{SERVICE_NAME}:{model_version(artifact_sha256)}"
 
 
-def build(*, model_path: Path, run_id: str, metrics: dict[str, Any]) -> dict[str, Any]:
+def build(
+    *, model_path: Path, run_id: str, metrics: dict[str, Any], fast_path: dict[str, str] | None = None
+) -> dict[str, Any]:
     commit, dirty = git_state()
     sha = sha256_file(model_path)
     return {
@@ -47,7 +49,7 @@ def build(*, model_path: Path, run_id: str, metrics: dict[str, Any]) -> dict[str
         "params_sha256": params.digest(),
         "metrics": metrics,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    } | ({"fast_path": fast_path} if fast_path else {})  # its file's digest, and which of the two serves
 
 
 def write(record: dict[str, Any], path: Path) -> None:

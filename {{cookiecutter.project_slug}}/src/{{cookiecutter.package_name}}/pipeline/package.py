@@ -1,4 +1,4 @@
-"""The `package` stage: write the evaluated model's lineage record.
+"""The `package` stage: derive and check the fast predictor, and write the evaluated model's lineage record.
 
 It registers nothing: a registry shared by the team numbers versions once, when `make register` (CI on
 the default branch) or a deploy asks it to; a stage every laptop re-runs would mint numbers per clone.
@@ -9,18 +9,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import joblib
+
 from ..contract.artifact import model_version
 from ..contract.names import MODEL_NAME
-from . import lineage
+from . import fastpath, lineage
 
 
-def package(*, model_path: Path, run_path: Path, metrics_path: Path, lineage_path: Path) -> dict[str, object]:
+def package(
+    *, model_path: Path, run_path: Path, metrics_path: Path, lineage_path: Path, held_out: Path, fast_path: Path
+) -> dict[str, object]:
     run = json.loads(run_path.read_text())
-    record = lineage.build(model_path=model_path, run_id=run["run_id"], metrics=json.loads(metrics_path.read_text()))
+    # Checked on every held-out row and on rows drawn from the contract; the service checks the same rows at start.
+    check_rows = fastpath.held_out_rows(held_out) + fastpath.contract_rows()
+    entry = fastpath.write(joblib.load(model_path), check_rows, fast_path)
+    metrics = json.loads(metrics_path.read_text())
+    record = lineage.build(model_path=model_path, run_id=run["run_id"], metrics=metrics, fast_path=entry)
     lineage.write(record, lineage_path)
-    print(f"package: {MODEL_NAME} version {model_version(record['artifact']['sha256'])} -> {lineage_path}")
+    version = model_version(record["artifact"]["sha256"])
+    print(f"package: {MODEL_NAME} version {version} ({entry['serving']} serves) -> {lineage_path}")
     return record
 
 
-def main(*, model: Path, run: Path, metrics: Path, lineage: Path) -> None:
-    package(model_path=model, run_path=run, metrics_path=metrics, lineage_path=lineage)
+def main(*, model: Path, run: Path, metrics: Path, lineage: Path, data: Path, fast_path: Path) -> None:
+    package(
+        model_path=model, run_path=run, metrics_path=metrics, lineage_path=lineage, held_out=data, fast_path=fast_path
+    )

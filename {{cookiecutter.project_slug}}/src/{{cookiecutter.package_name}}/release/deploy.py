@@ -22,6 +22,7 @@ from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE
 from ..contract.names import DEFAULT_BRANCH, MODEL_NAME
 from . import github, gitops, pins, records
 from .artifacts import fetch_verified
+from .artifacts import read as fetch
 from .environments import ENVIRONMENTS
 from .errors import ReleaseError
 from .targets import TARGETS, Served
@@ -35,8 +36,11 @@ def build_pinned(pin: pins.Pin) -> str:
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / ARTIFACT_FILE).write_bytes(data)
         (Path(folder) / LINEAGE_FILE).write_text(
-            json.dumps(pin.model.model_dump(mode="json"), indent=2, sort_keys=True)
+            json.dumps(pin.model.model_dump(mode="json", exclude_none=True), indent=2, sort_keys=True)
         )
+        if pin.model.fast_path:  # the service checks its digest against the record, and it against the model
+            fast_path = fetch(f"models/{pin.model.fast_path.file}", pin.source_commit)
+            (Path(folder) / pin.model.fast_path.file).write_bytes(fast_path)
         return build(Path(folder))
 
 

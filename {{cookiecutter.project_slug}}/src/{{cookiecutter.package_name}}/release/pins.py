@@ -32,6 +32,12 @@ class Artifact(Strict):
     sha256: str = Field(pattern=SHA256)
 
 
+class FastPath(Strict):
+    file: str
+    sha256: str = Field(pattern=SHA256)
+    serving: Literal["fast path", "pipeline"]
+
+
 class Lineage(Strict):
     """The lineage record written by the pipeline (pipeline/lineage.py), as it was when the model was packaged."""
 
@@ -46,6 +52,7 @@ class Lineage(Strict):
     params_sha256: str = Field(pattern=SHA256)
     metrics: dict[str, float]
     created_at: str
+    fast_path: FastPath | None = None  # absent from records packaged before there was one
 
     @property
     def version(self) -> str:

@@ -39,7 +39,8 @@ def store_model(models: Path) -> bentoml.Tag:
             return stored.tag
         bentoml.models.delete(tag)
     with bentoml.models.create(tag, labels={"git_commit": str(lineage["git_commit"])}) as model:
-        for name in (ARTIFACT_FILE, LINEAGE_FILE):
+        fast_path = [str(lineage["fast_path"]["file"])] if "fast_path" in lineage else []  # the service checks it
+        for name in (ARTIFACT_FILE, LINEAGE_FILE, *fast_path):
             shutil.copy2(models / name, Path(model.path) / name)
     return model.tag
 

@@ -21,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..contract.artifact import ArtifactError, load_verified
+from ..contract.artifact import ArtifactError
+from ..contract.fastpath import load_served
 from ..contract.messages import MAX_BATCH_ROWS, Prediction, Records
 from ..contract.names import MODEL_NAME, SERVICE_NAME
 from ..contract.predict import predictions
@@ -83,16 +84,18 @@ class PredictionService:
         unpickled would otherwise fail in every worker's __init__, which BentoML restarts forever.
         """
         try:
-            load_verified(packed_model())
+            *_, which = load_served(packed_model())  # the fast path too: checked against the pipeline
         except ArtifactError as error:
             raise SystemExit(f"refusing to start: {error}") from None
+        print(which, flush=True)
         try:
             log_config.from_environment()
         except ValueError as error:
             raise SystemExit(f"refusing to start: request log: {error}") from None
 
     def __init__(self) -> None:
-        self.model, self.lineage = load_verified(packed_model())
+        # What answers: the fast predictor (checked against the pipeline again here), or the pipeline.
+        self.pipeline, self.model, self.lineage, _ = load_served(packed_model())
         # One predict thread per worker, and a worker per core: scikit-learn's OpenMP threads would only
         # contend with the other workers (and spin while they wait: a core's worth of CPU at one client).
         self.batcher = Batcher(
