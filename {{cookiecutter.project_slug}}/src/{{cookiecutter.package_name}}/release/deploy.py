@@ -28,16 +28,20 @@ from .targets import TARGETS, Served
 
 
 def build_pinned(pin: pins.Pin) -> str:
-    """Fetch the pinned artifact through DVC, check its digest, and build its Bento."""
+    """Fetch the pinned artifact (and its shadow's) through DVC, check the digests, and build the Bento."""
     from ..serving.bento import build
 
-    data = fetch_verified(pin.source_commit, pin.model.artifact.sha256)
+    def fetched(source_commit: str, model: pins.Lineage, folder: Path) -> Path:
+        folder.mkdir()
+        (folder / ARTIFACT_FILE).write_bytes(fetch_verified(source_commit, model.artifact.sha256))
+        (folder / LINEAGE_FILE).write_text(json.dumps(model.model_dump(mode="json"), indent=2, sort_keys=True))
+        return folder
+
     with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / ARTIFACT_FILE).write_bytes(data)
-        (Path(folder) / LINEAGE_FILE).write_text(
-            json.dumps(pin.model.model_dump(mode="json"), indent=2, sort_keys=True)
-        )
-        return build(Path(folder))
+        shadow = None
+        if pin.shadow is not None:
+            shadow = fetched(pin.shadow.source_commit, pin.shadow.model, Path(folder) / "shadow")
+        return build(fetched(pin.source_commit, pin.model, Path(folder) / "model"), shadow)
 
 
 def served_sha256(url: str, attempts: int = 10) -> str:
