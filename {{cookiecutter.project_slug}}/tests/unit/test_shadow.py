@@ -23,9 +23,9 @@ from {{ cookiecutter.package_name }}.monitoring import compare_shadow
 from {{ cookiecutter.package_name }}.monitoring.live import requestlog
 from {{ cookiecutter.package_name }}.monitoring.live.metrics import worker_metrics
 from {{ cookiecutter.package_name }}.monitoring.live.shadow import Shadow
-from {{ cookiecutter.package_name }}.release import pins
+from {{ cookiecutter.package_name }}.release import gates, pins
 from tests.unit.test_monitoring import Answer, settings, wait_for
-from tests.unit.test_release import lineage, pin
+from tests.unit.test_release import History, history, lineage, pin, promoted, verdicts  # noqa: F401  # history: a fixture
 
 LABEL = EXAMPLE[TARGET]  # a value of the target: a class, or a number
 OTHER: Any = "not-" + str(LABEL) if CLASSIFICATION else float(LABEL) + 0.5
@@ -114,6 +114,17 @@ def test_a_malformed_shadow_is_refused_naming_the_field(change: Any, message: st
     change(data)
     with pytest.raises(pins.PinError, match=message):
         pins.parse(json.dumps(data), "deploy/environments/staging.yaml")
+
+
+def test_the_gates_check_a_shadows_record_against_its_own_source_commit(history: History) -> None:  # noqa: F811
+    staged = promoted(history, "staging", "a")
+    shadow = pins.Shadow(source_commit=history.train("b"), model=pins.Lineage.model_validate(lineage("b")))
+    assert verdicts(gates.gates(staged.model_copy(update={"shadow": shadow})))["shadow record"] is True
+    forged = shadow.model_copy(update={"model": shadow.model.model_copy(update={"metrics": {"accuracy": 0.99}})})
+    checks = gates.gates(staged.model_copy(update={"shadow": forged}))
+    assert verdicts(checks)["shadow record"] is False and verdicts(checks)["record"] is True
+    assert "differs from models/lineage.json" in next(c.detail for c in checks if c.name == "shadow record")
+    assert "shadow record" not in verdicts(gates.gates(staged))
 
 
 # --- scoring in the log's thread -------------------------------------------------------------------
