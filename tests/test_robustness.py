@@ -21,7 +21,8 @@ pytestmark = pytest.mark.e2e
 def test_the_robustness_stage_passes(trained: tuple[Path, dict[str, str]], bento: str) -> None:
     project, env = trained
     output = make(project, "test-robustness", env)
-    for module in ("test_fuzz.py", "test_faults.py", "test_clients.py", "test_load.py", "test_request_log.py"):
+    for module in ("test_fuzz.py", "test_faults.py", "test_clients.py", "test_load.py", "test_request_log.py",
+                   "test_shadow.py"):  # fmt: skip
         assert f"tests/robustness/{module}" in output
     assert " passed" in output and "skipped" not in output, output[-2000:]
 

@@ -79,6 +79,7 @@ def parser() -> argparse.ArgumentParser:
     # Serving.
     sp = command("build", "serving.bento:main", "Build the Bento from the packaged model (offline).")
     sp.add_argument("--models", type=Path, default=MODELS, help=MODELS_HELP)
+    sp.add_argument("--shadow", type=Path, help="pack this model folder as the shadow challenger (docs/monitoring.md)")
     sp = command("serve", "serving.server:serve", "Serve the built Bento over HTTP.")
     sp.add_argument("--models", type=Path, default=MODELS, help=MODELS_HELP)
     sp.add_argument("--port", type=int, default=3000, help="TCP port")
@@ -123,6 +124,14 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--until", help="end of the window, ISO 8601 (default: now)")
     sp.add_argument("--labels", type=Path, help="CSV of request_id, the target and (for batches) row")
     sp.add_argument("--output", type=Path, default=Path("build/monitor"), help="folder for report.md and plots")
+    sp = command(
+        "compare-shadow", "monitoring.compare_shadow:main", "Compare the shadow challenger with the served model."
+    )
+    sp.add_argument("--log", type=Path, help="the request log's folder (default: monitor.log in params.yaml)")
+    sp.add_argument("--labels", type=Path, help="CSV of request_id, the target and (for batches) row")
+    sp.add_argument("--since", help="start of the window, ISO 8601 (default: the whole log)")
+    sp.add_argument("--until", help="end of the window, ISO 8601 (default: now)")
+    sp.add_argument("--output", type=Path, default=Path("build/shadow.md"), help="the Markdown report")
 
     # Release: reports, pins, promotion, deploy, audit.
     sp = command(

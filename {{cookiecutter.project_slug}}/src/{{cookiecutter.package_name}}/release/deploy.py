@@ -29,19 +29,24 @@ from .targets import TARGETS, Served
 
 
 def build_pinned(pin: pins.Pin) -> str:
-    """Fetch the pinned artifact through DVC, check its digest, and build its Bento."""
+    """Fetch the pinned artifact (and its shadow's) through DVC, check the digests, and build the Bento."""
     from ..serving.bento import build
 
-    data = fetch_verified(pin.source_commit, pin.model.artifact.sha256)
-    with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / ARTIFACT_FILE).write_bytes(data)
-        (Path(folder) / LINEAGE_FILE).write_text(
-            json.dumps(pin.model.model_dump(mode="json", exclude_none=True), indent=2, sort_keys=True)
+    def fetched(source_commit: str, model: pins.Lineage, folder: Path) -> Path:
+        folder.mkdir()
+        (folder / ARTIFACT_FILE).write_bytes(fetch_verified(source_commit, model.artifact.sha256))
+        (folder / LINEAGE_FILE).write_text(
+            json.dumps(model.model_dump(mode="json", exclude_none=True), indent=2, sort_keys=True)
         )
-        if pin.model.fast_path:  # the service checks its digest against the record, and it against the model
-            fast_path = fetch(f"models/{pin.model.fast_path.file}", pin.source_commit)
-            (Path(folder) / pin.model.fast_path.file).write_bytes(fast_path)
-        return build(Path(folder))
+        if model.fast_path:  # the service checks its digest against the record, and it against the model
+            (folder / model.fast_path.file).write_bytes(fetch(f"models/{model.fast_path.file}", source_commit))
+        return folder
+
+    with tempfile.TemporaryDirectory() as folder:
+        shadow = None
+        if pin.shadow is not None:
+            shadow = fetched(pin.shadow.source_commit, pin.shadow.model, Path(folder) / "shadow")
+        return build(fetched(pin.source_commit, pin.model, Path(folder) / "model"), shadow)
 
 
 def served_sha256(url: str, attempts: int = 10) -> str:

@@ -59,18 +59,29 @@ def ran_in(environment: str, sha256: str, base: str) -> bool:
 
 def record(pin: pins.Pin, base: str) -> Check:
     """The pin's model record is the lineage its source commit recorded, and that commit is on the base."""
-    if not gitops.exists(pin.source_commit):
-        return Check("record", False, f"source commit {pin.source_commit[:12]} is not in this repository")
-    if not gitops.is_ancestor(pin.source_commit, base):
-        return Check("record", False, f"source commit {pin.source_commit[:12]} is not on {base}")
-    text = gitops.show(pin.source_commit, str(LINEAGE))
+    return matches_source("record", pin.source_commit, pin.model, base)
+
+
+def shadow_record(pin: pins.Pin, base: str) -> Check | None:
+    """A shadow challenger's record is checked like the model's, against its own source commit."""
+    if pin.shadow is None:
+        return None
+    return matches_source("shadow record", pin.shadow.source_commit, pin.shadow.model, base)
+
+
+def matches_source(name: str, source_commit: str, model: pins.Lineage, base: str) -> Check:
+    if not gitops.exists(source_commit):
+        return Check(name, False, f"source commit {source_commit[:12]} is not in this repository")
+    if not gitops.is_ancestor(source_commit, base):
+        return Check(name, False, f"source commit {source_commit[:12]} is not on {base}")
+    text = gitops.show(source_commit, str(LINEAGE))
     if text is None:
-        return Check("record", False, f"{LINEAGE} does not exist at {pin.source_commit[:12]}")
+        return Check(name, False, f"{LINEAGE} does not exist at {source_commit[:12]}")
     recorded = pins.Lineage.model_validate_json(text).model_dump()
-    differ = sorted(k for k, v in pin.model.model_dump().items() if recorded.get(k) != v)
+    differ = sorted(k for k, v in model.model_dump().items() if recorded.get(k) != v)
     if differ:
-        return Check("record", False, f"differs from {LINEAGE} at {pin.source_commit[:12]} in: {', '.join(differ)}")
-    return Check("record", True, f"equals {LINEAGE} at {pin.source_commit[:12]}, on {base}")
+        return Check(name, False, f"differs from {LINEAGE} at {source_commit[:12]} in: {', '.join(differ)}")
+    return Check(name, True, f"equals {LINEAGE} at {source_commit[:12]}, on {base}")
 
 
 def order(pin: pins.Pin, base: str) -> Check | None:
@@ -128,7 +139,7 @@ def gates(pin: pins.Pin, base: str | None = None, change: str | None = None) -> 
         Check("pin", True, f"valid, {pin.model.model_name} version {pin.model.version}"),
         record(pin, base),
     ]
-    found = [manifests_agree(pin, change), order(pin, base), thresholds(pin),
+    found = [shadow_record(pin, base), manifests_agree(pin, change), order(pin, base), thresholds(pin),
              no_regression(pin, base, params.load("evaluate"))]  # fmt: skip
     return checks + [check for check in found if check is not None]
 

@@ -71,6 +71,13 @@ class Evaluation(Strict):
     gates: dict[str, bool]
 
 
+class Shadow(Strict):
+    """A challenger that scores the environment's traffic without answering it (monitoring/live/shadow.py)."""
+
+    source_commit: str = Field(pattern=COMMIT, description="the commit whose models/lineage.json records the shadow")
+    model: Lineage
+
+
 class Pin(Strict):
     schema_version: Literal[1] = 1
     environment: Literal[ENVIRONMENTS]  # type: ignore[valid-type]
@@ -80,6 +87,7 @@ class Pin(Strict):
     )
     model: Lineage
     evaluation: Evaluation
+    shadow: Shadow | None = None
 
     @model_validator(mode="after")
     def _comes_from_the_environment_before(self) -> Pin:
@@ -87,6 +95,8 @@ class Pin(Strict):
         allowed = (ORDER[self.environment], "rollback")
         if self.promoted_from not in allowed:
             raise ValueError(f"promoted_from: {self.environment} takes a model from {' or '.join(allowed)}")
+        if self.shadow is not None and self.shadow.model.artifact.sha256 == self.model.artifact.sha256:
+            raise ValueError("shadow: it is the pinned model itself; name a challenger, or remove the shadow")
         return self
 
 
@@ -127,7 +137,8 @@ HEADER = """\
 
 
 def dump(pin: Pin) -> str:
-    body: dict[str, Any] = pin.model_dump(mode="json")
+    # A pin without a shadow is written as it was before shadows existed: no `shadow: null` line.
+    body: dict[str, Any] = pin.model_dump(mode="json", exclude={"shadow"} if pin.shadow is None else None)
     return HEADER.format(env=pin.environment) + yaml.safe_dump(body, sort_keys=False)
 
 

@@ -14,22 +14,22 @@ from pathlib import Path
 
 import bentoml
 
-from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, model_version, read_verified
+from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, ArtifactError, model_version, read_verified
 from ..contract.names import MODEL_NAME
-from .store import MODEL_TAG_VARIABLE
+from .store import MODEL_TAG_VARIABLE, SHADOW_MODEL_NAME, SHADOW_TAG_VARIABLE
 
 BENTOFILE = Path("bentofile.yaml")
 REQUIREMENTS = Path("build/requirements-serve.txt")
 
 
-def store_model(models: Path) -> bentoml.Tag:
+def store_model(models: Path, name: str = MODEL_NAME) -> bentoml.Tag:
     """Copy the artifact and its lineage into the BentoML model store, once per artifact digest and record.
 
     The same bytes packaged again (an identical fit at another commit) replace the stored record,
     so /metadata always serves the record the build was asked for.
     """
     _, lineage = read_verified(models)  # never package an artifact that does not match its record
-    tag = bentoml.Tag(MODEL_NAME, model_version(lineage["artifact"]["sha256"]))
+    tag = bentoml.Tag(name, model_version(lineage["artifact"]["sha256"]))
     try:
         stored = bentoml.models.get(tag)
     except bentoml.exceptions.NotFound:
@@ -55,18 +55,32 @@ def export_requirements() -> None:
         raise SystemExit(f"error: `{' '.join(cmd)}` failed: {result.stderr.strip()}")
 
 
-def build(models: Path) -> str:
+def build(models: Path, shadow: Path | None = None) -> str:
+    """The Bento of the model in `models`, with the shadow challenger in `shadow` packed beside it if given.
+
+    A Bento with a shadow is a different Bento: its version gains `-shadow-<shadow's version>`, so it
+    never replaces the plain one (another environment may serve that).
+    """
     _, lineage = read_verified(models)
     os.environ[MODEL_TAG_VARIABLE] = str(store_model(models))  # the service packs exactly this model
-    export_requirements()
     bento_tag = bentoml.Tag.from_taglike(lineage["bento_tag"])
+    os.environ.pop(SHADOW_TAG_VARIABLE, None)
+    if shadow is not None:
+        shadow_tag = store_model(shadow, SHADOW_MODEL_NAME)
+        os.environ[SHADOW_TAG_VARIABLE] = str(shadow_tag)
+        bento_tag = bentoml.Tag(bento_tag.name, f"{bento_tag.version}-shadow-{shadow_tag.version}")
+    export_requirements()
     # The same artifact rebuilt (after a change to the serving code, say) replaces its Bento.
     with contextlib.suppress(bentoml.exceptions.NotFound):
         bentoml.bentos.delete(bento_tag)
     bento = bentoml.bentos.build_bentofile(str(BENTOFILE), version=bento_tag.version)
-    print(f"build: Bento {bento.tag} (model {MODEL_NAME}, trained at {str(lineage['git_commit'])[:12]})")
+    shadowed = f", shadow {os.environ[SHADOW_TAG_VARIABLE]}" if shadow is not None else ""
+    print(f"build: Bento {bento.tag} (model {MODEL_NAME}, trained at {str(lineage['git_commit'])[:12]}{shadowed})")
     return str(bento.tag)
 
 
-def main(*, models: Path) -> None:
-    build(models)
+def main(*, models: Path, shadow: Path | None = None) -> None:
+    try:
+        build(models, shadow)
+    except ArtifactError as error:
+        raise SystemExit(f"build: {error}") from None

@@ -33,21 +33,34 @@ from . import openapi
 from .batching import Batcher
 from .guard import JSON, RequestGuard
 from .limits import MAX_BODY_BYTES, REQUEST_TIMEOUT_S
-from .store import MODEL_TAG_VARIABLE
+from .store import MODEL_TAG_VARIABLE, SHADOW_MODEL_NAME, SHADOW_TAG_VARIABLE
 
 # A class attribute of the service, so `bentoml build` packs this model into the Bento: the exact
 # version the build names (bento.py sets BENTO_MODEL_TAG), or the latest one in development.
 BENTO_MODEL = bentoml.models.BentoModel(os.environ.get(MODEL_TAG_VARIABLE) or f"{MODEL_NAME}:latest")
+# The shadow challenger, packed only when the build names one (bento.py, from a pin's `shadow`).
+SHADOW_TAG = os.environ.get(SHADOW_TAG_VARIABLE)
 
 
-def packed_model() -> Path:
-    """The folder of the model this service serves: the exact one its Bento records.
+def packed(name: str) -> Path | None:
+    """The folder of the model of that name this service packs: the exact one its Bento records (None: none).
 
     Several versions share a local BentoML store, so a built Bento must not ask for "latest".
     """
     bento = getattr(PredictionService, "bento", None)  # set by BentoML when it serves a built Bento
-    tag = next(m.tag for s in bento.info.services for m in s.models) if bento else BENTO_MODEL.tag
-    return Path(bentoml.models.get(tag).path)
+    if bento is not None:
+        tags = [m.tag for s in bento.info.services for m in s.models]
+    else:
+        tags = [m.tag for m in PredictionService.models]  # type: ignore[attr-defined]  # a bentoml.Service
+    tag = next((t for t in tags if t.name == name), None)
+    return Path(bentoml.models.get(tag).path) if tag is not None else None
+
+
+def packed_model() -> Path:
+    folder = packed(MODEL_NAME)
+    if folder is None:
+        raise ArtifactError(f"the Bento packs no model named {MODEL_NAME}")
+    return folder
 
 
 async def metadata(request: Request) -> JSONResponse:
@@ -75,6 +88,8 @@ ROUTES = [Route("/metadata", metadata, methods=["GET"]), Route("/docs.json", ope
 @bentoml.service(name=SERVICE_NAME, workers="cpu_count", traffic={"timeout": REQUEST_TIMEOUT_S})
 class PredictionService:
     bento_model = BENTO_MODEL
+    if SHADOW_TAG:
+        shadow_model = bentoml.models.BentoModel(SHADOW_TAG)
 
     @bentoml.on_deployment
     def verify_artifact() -> None:
@@ -88,6 +103,12 @@ class PredictionService:
         except ArtifactError as error:
             raise SystemExit(f"refusing to start: {error}") from None
         print(which, flush=True)
+        shadow = packed(SHADOW_MODEL_NAME)
+        try:
+            if shadow is not None:
+                load_verified(shadow)  # the challenger fails closed like the model it shadows
+        except ArtifactError as error:
+            raise SystemExit(f"refusing to start: shadow: {error}") from None
         try:
             log_config.from_environment()
         except ValueError as error:
@@ -101,7 +122,8 @@ class PredictionService:
         self.batcher = Batcher(
             partial(predictions, self.model), MAX_BATCH_ROWS, initializer=partial(threadpoolctl.threadpool_limits, 1)
         )
-        self.observe = Observer(self.lineage)  # metrics and the request log (monitoring/live/)
+        # Metrics, the request log and the shadow challenger, which scores in the log's thread (monitoring/live/).
+        self.observe = Observer(self.lineage, shadow=packed(SHADOW_MODEL_NAME))
 
     # Concurrent requests share one predict call (batching.py). The media type is declared: left to
     # BentoML 1.4.39, it is derived from the response model's JSON schema on every response.

@@ -8,9 +8,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..contract.names import MODEL_NAME
+
 DEFAULT_BENTOML_HOME = Path(".bentoml")
 # Set by the build to the exact BentoML model the Bento packs; several versions share the store.
 MODEL_TAG_VARIABLE = "BENTO_MODEL_TAG"
+# ...and the shadow challenger it packs beside it, if any: stored under a name of its own, so the service
+# tells the two apart in the Bento's list of models.
+SHADOW_TAG_VARIABLE = "BENTO_SHADOW_TAG"
+SHADOW_MODEL_NAME = f"{MODEL_NAME}-shadow"
 
 
 def use_project_home() -> None:

@@ -1,4 +1,5 @@
-"""What monitoring needs at serve time: the request log and the model's metrics. The Bento ships this folder.
+"""What monitoring needs at serve time: the request log, the model's metrics, the shadow challenger.
 
-It imports only the contract, the standard library and what the service already installs.
+The Bento ships this folder. It imports only the contract, the standard library and what the service
+already installs.
 """

@@ -35,6 +35,13 @@ class ModelMetrics:
         self.log_dropped = prom.Counter(
             "model_request_log_dropped_rows", "Rows the request log could not record, by the reason", ["reason"]
         )
+        # The shadow challenger (shadow.py): rows it scored, rows it failed, and which model it is.
+        self.shadow_scored = prom.Counter("model_shadow_scored_rows", "Logged rows the shadow model scored")
+        self.shadow_failures = prom.Counter("model_shadow_failures", "Logged rows the shadow model failed to score")
+        self.shadow_info = prom.Gauge(
+            "model_shadow_info", "The shadow model's identity (always 1)", ["version", "sha256"],
+            multiprocess_mode="max",
+        )  # fmt: skip
         if CLASSIFICATION:
             self.predicted: Any = prom.Counter(
                 "model_predictions", "Rows answered, by the predicted class", ["prediction"]
@@ -51,6 +58,10 @@ class ModelMetrics:
             sha256=sha, bento_tag=str(lineage.get("bento_tag", "")),
             git_commit=str(lineage.get("git_commit", "")),
         ).set(1)  # fmt: skip
+
+    def shadow(self, lineage: dict[str, Any]) -> None:
+        sha = str(lineage["artifact"]["sha256"])
+        self.shadow_info.labels(version=model_version(sha), sha256=sha).set(1)
 
     def answered(self, answers: Iterable[Any]) -> None:
         """One increment per class and request, not per row: a metric update writes to a shared file."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import bentoml
@@ -15,18 +16,25 @@ import bentoml
 from . import config
 from .metrics import worker_metrics
 from .requestlog import RequestLog
+from .shadow import Shadow
 
 logger = logging.getLogger("bentoml.monitoring")
 REQUEST_ID = "x-request-id"  # set on every /predict request by middleware.py
 
 
 class Observer:
-    def __init__(self, lineage: dict[str, Any]) -> None:
+    def __init__(self, lineage: dict[str, Any], shadow: Path | None = None) -> None:
+        """`shadow`: the folder of the shadow model the Bento packs, if any (it scores in the log's thread)."""
         self.metrics = worker_metrics()
         self.metrics.served(lineage)
         settings = config.from_environment()
         sha = str(lineage["artifact"]["sha256"])
-        self.log = RequestLog(settings, self.metrics, sha) if settings.folder is not None else None
+        challenger = Shadow(shadow, self.metrics) if shadow is not None else None
+        if challenger is not None and settings.folder is None:
+            logger.warning(
+                "shadow model %s is packed, but REQUEST_LOG is off: it scores nothing", challenger.sha256[:12]
+            )
+        self.log = RequestLog(settings, self.metrics, sha, challenger) if settings.folder is not None else None
         self.context = bentoml.Context()  # reads the current request's context variables
 
     def __call__(self, rows: list[dict[str, Any]], answers: list[Any], started: float) -> None:

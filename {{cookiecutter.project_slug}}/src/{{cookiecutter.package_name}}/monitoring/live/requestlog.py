@@ -4,6 +4,7 @@ The request path only puts a reference on a bounded queue (`record`); a thread o
 lines and writes them. A slow or failing disk fills the queue or fails the write: the rows are dropped
 and counted (model_request_log_dropped_rows), the server log says so once per reason, and no request
 waits for the disk or fails because of it. One file per worker process, so workers never share a file.
+A shadow challenger, when the Bento packs one, scores each batch in the same thread (shadow.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import IO, Any
 from ...contract.dataset import DATASET
 from .config import LogConfig
 from .metrics import ModelMetrics
+from .shadow import Shadow
 
 logger = logging.getLogger("bentoml.monitoring")
 # A failed disk is retried at most this often; meanwhile its rows are dropped (and counted).
@@ -46,8 +48,9 @@ def mask(row: dict[str, Any], sensitive: tuple[str, ...], how: str, key: bytes) 
 
 
 class RequestLog:
-    def __init__(self, config: LogConfig, metrics: ModelMetrics, sha256: str) -> None:
+    def __init__(self, config: LogConfig, metrics: ModelMetrics, sha256: str, shadow: Shadow | None = None) -> None:
         self.config = config
+        self.shadow = shadow  # scores what this thread takes off the queue, after the answers went out
         self.metrics = metrics
         self.sha256 = sha256
         self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=config.queue_requests)
@@ -77,7 +80,20 @@ class RequestLog:
                 "request log: dropping rows (%s): %s; counted in model_request_log_dropped_rows", reason, why
             )
 
-    def lines(self, item: tuple[Any, ...]) -> list[str]:
+    def shadowed(self, batch: list[tuple[Any, ...]]) -> list[Any]:
+        """The shadow's answers for each request of the batch (one predict call for all), or its error, or None."""
+        if self.shadow is None:
+            return [None] * len(batch)
+        scored = self.shadow.score([row for item in batch for row in item[2]])
+        if isinstance(scored, str):
+            return [scored] * len(batch)
+        parts, start = [], 0
+        for item in batch:
+            parts.append(scored[start : start + len(item[2])])
+            start += len(item[2])
+        return parts
+
+    def lines(self, item: tuple[Any, ...], scored: Any = None) -> list[str]:
         at, request_id, rows, answers, latency_ms = item
         time_text = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
         out = []
@@ -88,6 +104,8 @@ class RequestLog:
                 "features": mask(row, self.sensitive, self.config.sensitive, self.config.hash_key),
                 "prediction": answer.prediction, "probabilities": getattr(answer, "probabilities", None),
             }  # fmt: skip
+            if self.shadow is not None and scored is not None:
+                line |= self.shadow.fields(scored, index)
             out.append(json.dumps(line, separators=(",", ":")))
         return out
 
@@ -107,7 +125,10 @@ class RequestLog:
                 self.dropped("write_failed", rows, "the last write failed")
                 continue
             try:
-                text = "".join(line + "\n" for item in batch for line in self.lines(item))
+                shadowed = self.shadowed(batch)
+                text = "".join(
+                    line + "\n" for item, s in zip(batch, shadowed, strict=True) for line in self.lines(item, s)
+                )
                 out = self.current()
                 out.write(text)
                 out.flush()
