@@ -64,6 +64,12 @@ def test_make_monitor_passes_training_traffic_and_fails_a_shift_naming_the_featu
     assert "**flipper_length_mm drifted" in report and (project / "build/monitor/drift-flipper_length_mm.png").exists()
     assert not [f for f in FEATURES if f != "flipper_length_mm" and f"monitor: {f} drifted" in failed.stderr]
 
+    for where, says in (([], "give LOG_URL=<the folder"), ([f"LOG_URL={tmp_path / 'none'}"], "does not exist")):
+        fetched = subprocess.run(
+            ["make", "fetch-traffic", *where], cwd=project, env=env, capture_output=True, text=True
+        )
+        assert fetched.returncode != 0 and says in fetched.stderr, fetched.stderr  # monitor.yml's copy of the log
+
 
 def dispatch(clone: Path, env: dict[str, str], github: GitHub, **variables: Path) -> JobResult:
     """One manual run of monitor.yml with these repository variables (MONITOR_LOG_URL=…, …).
