@@ -20,6 +20,9 @@ How this is kinder than GitHub, and what covers the gap:
   base updated meanwhile, which the tests never create.
 - Repository settings (branch protection, merge methods, environments) are stored as sent, not
   validated against GitHub's schema or plan; the test checks the exact requests instead.
+- Issues and pull requests opened through the API are records: labels need not exist first, a pull
+  request's head branch is not checked against the origin (the test checks it), and their numbers
+  start at 9001, apart from the pull requests `open_pull_request` makes; GitHub numbers both as one.
 - Tokens are not checked for their permissions, only for being present where `gh` needs one (a call
   without GH_TOKEN fails, as `gh` does in Actions).
 - A squash merge's message is GitHub's default for a one-commit pull request (the title with "(#n)",
@@ -112,6 +115,28 @@ elif method == "PATCH" and (m := re.fullmatch(r"issues/comments/(\d+)", tail)):
                 answer = comment
     if answer is None:
         sys.exit("gh: Not Found (HTTP 404)")
+elif tail == "issues" or tail == "pulls" or re.fullmatch(r"issues/\d+/labels", tail):
+    # Issues and pull requests opened through the API (monitor.yml's retraining proposal), one numbering.
+    issues = state.setdefault("issues", {{}})
+    query = dict(q.split("=", 1) for q in path.partition("?")[2].split("&") if "=" in q)
+    if method == "GET" and tail == "issues":
+        wanted = set(filter(None, query.get("labels", "").split(",")))
+        answer = [i for i in issues.values() if i["state"] == query.get("state", "open")
+                  and wanted <= {{label["name"] for label in i["labels"]}}]
+    elif method == "POST" and tail in ("issues", "pulls"):
+        sent = json.loads(body)
+        number = 9000 + len(issues) + 1  # apart from the pull requests the tests open with open_pull_request
+        answer = {{"number": number, "title": sent["title"], "body": sent.get("body", ""), "state": "open",
+                   "labels": [{{"name": name}} for name in sent.get("labels", [])]}}
+        if tail == "pulls":
+            answer["pull_request"] = {{"head": sent["head"], "base": sent["base"]}}
+        issues[str(number)] = answer
+    elif method == "POST" and (m := re.fullmatch(r"issues/(\d+)/labels", tail)) and m.group(1) in issues:
+        issue = issues[m.group(1)]
+        issue["labels"] += [{{"name": n}} for n in json.loads(body)["labels"] if {{"name": n}} not in issue["labels"]]
+        answer = issue["labels"]
+    else:
+        sys.exit(f"gh stand-in: unsupported call: {{method}} {{path}}")
 else:
     sys.exit(f"gh stand-in: unsupported call: {{method}} {{path}}")
 with open(state_path, "w") as f:
@@ -195,6 +220,10 @@ class GitHub:
 
     def calls(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.calls_path.read_text().splitlines() if line]
+
+    def issues(self) -> list[dict[str, Any]]:
+        """Issues and pull requests opened through the API (`pull_request` set on the latter)."""
+        return list(self.state.get("issues", {}).values())
 
     def comments(self, pull: PullRequest) -> list[str]:
         return [c["body"] for c in self.state["comments"].get(str(pull.number), [])]

@@ -144,6 +144,7 @@ EXPECTED_FILES = {
 EXPECTED_FILES |= {
     *(f"src/{{package}}/{m}.py" for m in ("batch/__init__", "batch/files", "batch/progress", "batch/rows", "batch/score", "batch/spark", "batch/status", "release/scoring")),
     ".github/workflows/batch.yml", "docs/batch.md",
+    ".github/workflows/monitor.yml", "src/{package}/release/retraining.py", "tests/unit/test_retraining.py",
     "tests/batch/__init__.py", "tests/batch/conftest.py", "tests/batch/test_score.py", "tests/batch/test_spark.py",
     "tests/unit/test_batch_rows.py",
 }  # fmt: skip

@@ -1,4 +1,6 @@
 """The baked project's `make monitor` is a gate: a log like the training data passes, one shifted on a feature fails.
+Then monitor.yml, run by the faithful runner for manual dispatches, turns a failed monitor into one retraining
+pull request (or, with no new labelled data, one issue) through the recorded `gh`, and never a second.
 
 What needs a served Bento (the request log written under load, /metrics, replayed traffic judged by
 the monitor) is the generated project's own acceptance and robustness stages, which
@@ -9,13 +11,18 @@ without a server.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from .github import GitHub
+from .workflow_runner import JobResult, for_project
 
 pytestmark = pytest.mark.e2e
 
@@ -56,3 +63,90 @@ def test_make_monitor_passes_training_traffic_and_fails_a_shift_naming_the_featu
     report = (project / "build/monitor/report.md").read_text()
     assert "**flipper_length_mm drifted" in report and (project / "build/monitor/drift-flipper_length_mm.png").exists()
     assert not [f for f in FEATURES if f != "flipper_length_mm" and f"monitor: {f} drifted" in failed.stderr]
+
+    for where, says in (([], "give LOG_URL=<the folder"), ([f"LOG_URL={tmp_path / 'none'}"], "does not exist")):
+        fetched = subprocess.run(
+            ["make", "fetch-traffic", *where], cwd=project, env=env, capture_output=True, text=True
+        )
+        assert fetched.returncode != 0 and says in fetched.stderr, fetched.stderr  # monitor.yml's copy of the log
+
+
+def dispatch(clone: Path, env: dict[str, str], github: GitHub, **variables: Path) -> JobResult:
+    """One manual run of monitor.yml with these repository variables (MONITOR_LOG_URL=…, …).
+
+    The runs share one environment (UV_PROJECT_ENVIRONMENT in env), as runners restoring a cached venv
+    would: each job's `make setup` still checks it against uv.lock, in seconds instead of minutes.
+    """
+    runner = for_project(clone, env, "monitor", workflow="monitor.yml", github=github, beside_origin=True,
+                         variables={f"MONITOR_{k.upper()}_URL": str(v) for k, v in variables.items()})  # fmt: skip
+    return runner.run_all(github.dispatch_event())["monitor"]
+
+
+def step(job: JobResult, command: str) -> str:
+    (found,) = [s for s in job.steps if s.name.startswith(command)]
+    return "skipped" if found.skipped else f"exit {found.returncode}\n{found.output}"
+
+
+def test_monitor_workflow_opens_one_retraining_pull_request_or_one_issue(
+    trained: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    project, env = trained
+    env = {**env, "UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv")}
+    clone = tmp_path / project.name  # the origin: the shared project's history stays as the promotion tests read it
+    subprocess.run(["git", "clone", "--quiet", str(project), str(clone)], check=True)
+    storage = f"{project.name}-dvc-storage"  # a copy: the retraining run pushes its data and model there
+    shutil.copytree(project.parent / storage, tmp_path / storage)
+    training = pd.read_csv(project / "data/prepared/train.csv")
+    write_log(tmp_path / "log-like-training", training)
+    write_log(tmp_path / "log-shifted", training.assign(flipper_length_mm=training["flipper_length_mm"] + 25))
+    raw = pd.read_csv(project / "data/raw/penguins.csv")
+    (tmp_path / "labelled").mkdir()
+    newer = tmp_path / "labelled/penguins.csv"  # the latest labelled table: a different version of the raw data
+    raw.drop(index=raw.index[::10]).to_csv(newer, index=False)
+    newer_md5 = hashlib.md5(newer.read_bytes()).hexdigest()
+
+    github = GitHub(clone, tmp_path / "github")
+    quiet = dispatch(clone, env, github, log=tmp_path / "log-like-training", data=newer)
+    assert quiet.ok, quiet.failure()
+    assert step(quiet, "Propose retraining") == "skipped" and github.calls() == []
+
+    moved = dispatch(clone, env, github, log=tmp_path / "log-shifted", data=newer)
+    assert not moved.ok and "monitor: flipper_length_mm drifted: PSI" in step(moved, "make monitor")
+    proposed = step(moved, "Propose retraining")
+    assert proposed.startswith("exit 0") and "opened retraining pull request #9001 from retrain/" in proposed, proposed
+    (pull,) = github.issues()
+    assert "pull_request" in pull and pull["labels"] == [{"name": "retraining"}]
+    assert "**flipper_length_mm drifted" in pull["body"] and "![" not in pull["body"]
+    assert "island drifted" not in pull["body"]
+    head = pull["pull_request"]["head"]
+    changed = subprocess.run(["git", "diff", "--name-only", "main", head], cwd=clone, capture_output=True,
+                             text=True, check=True).stdout.split()  # fmt: skip
+    assert {"data/raw/penguins.csv.dvc", "dvc.lock", "models/lineage.json"} <= set(changed), changed
+    dvc_file = subprocess.run(["git", "show", f"{head}:data/raw/penguins.csv.dvc"], cwd=clone, capture_output=True,
+                              text=True, check=True).stdout  # fmt: skip
+    assert f"md5: {newer_md5}" in dvc_file
+    assert (tmp_path / storage / "files/md5" / newer_md5[:2] / newer_md5[2:]).exists()  # `dvc push` stored it
+    calls = [(c["args"][2], c["args"][3].split("?")[0]) if c["args"][1] == "--method" else ("GET", c["args"][3])
+             for c in github.calls()]  # fmt: skip
+    assert calls == [
+        ("GET", "repos/team/model/issues?state=open&labels=retraining&per_page=100"),
+        ("POST", "repos/team/model/pulls"),
+        ("POST", "repos/team/model/issues/9001/labels"),
+    ], calls
+    assert all(c["token"] for c in github.calls())
+
+    again = dispatch(clone, env, github, log=tmp_path / "log-shifted", data=newer)
+    assert "retraining pull request #9001 is open: commented" in step(again, "Propose retraining")
+    assert len(github.issues()) == 1 and len(github.calls()) == 5
+    assert github.calls()[-1]["args"][:4] == ["api", "--method", "POST", "repos/team/model/issues/9001/comments"]
+    assert "**flipper_length_mm drifted" in github.state["comments"]["9001"][0]["body"]
+
+    unlabelled = GitHub(clone, tmp_path / "github-unlabelled")  # nothing open; the source holds the current version
+    issued = dispatch(clone, env, unlabelled, log=tmp_path / "log-shifted", data=project / "data/raw/penguins.csv")
+    assert "holds no new version of data/raw/penguins.csv; opened issue #9001" in step(issued, "Propose retraining")
+    (issue,) = unlabelled.issues()
+    assert "pull_request" not in issue and issue["labels"] == [{"name": "retraining"}]
+    assert "**flipper_length_mm drifted" in issue["body"]
+    assert [c["args"][:4] for c in unlabelled.calls()][1] == ["api", "--method", "POST", "repos/team/model/issues"]
+    branches = subprocess.run(["git", "branch", "--list", "retrain/*"], cwd=clone, capture_output=True, text=True)
+    assert len(branches.stdout.split()) == 1  # the one pull request's branch; the issue made none

@@ -133,6 +133,14 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--until", help="end of the window, ISO 8601 (default: now)")
     sp.add_argument("--output", type=Path, default=Path("build/shadow.md"), help="the Markdown report")
 
+    sp = command(
+        "propose-retraining",
+        "release.retraining:main",
+        "After a failed monitor: one retraining pull request (new labelled data) or one issue.",
+    )
+    sp.add_argument("--monitor", type=Path, default=Path("build/monitor"), help="the monitor's report folder")
+    sp.add_argument("--data", help="URL of the latest labelled table (a path, s3://, gs://, azure://)")
+
     # Release: reports, pins, promotion, deploy, audit.
     sp = command(
         "report", "release.report:main", "Write the pull-request report: the model against production and the base."

@@ -43,7 +43,8 @@ def listing(path: str) -> list[dict[str, Any]]:
     repository = os.environ.get("GITHUB_REPOSITORY")
     if not repository or not reachable():
         return []
-    command = ["gh", "api", "--paginate", "--slurp", f"repos/{repository}/{path}?per_page=100"]
+    query = "&" if "?" in path else "?"  # a path may carry its own filters (issues?labels=…)
+    command = ["gh", "api", "--paginate", "--slurp", f"repos/{repository}/{path}{query}per_page=100"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise ReleaseError(f"`{' '.join(command)}` failed: {result.stderr.strip()}")
