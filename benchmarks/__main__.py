@@ -80,6 +80,7 @@ def machine() -> dict[str, object]:
 def main() -> None:
     args = arguments()
     results: dict[str, object] = {"machine": machine(), "runs": args.runs, "load_seconds": args.seconds}
+    results["one_project"] = bool(args.project)
     runs: list[dict[str, object]] = []
     work = Path(tempfile.mkdtemp(prefix="lastmile-bench-"))
     for index in range(args.runs):

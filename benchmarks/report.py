@@ -83,7 +83,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}; "
         f"template {m['template_commit']}; {m['date']}.",
-        f"Each figure: median of {results['runs']} run(s), [min, max]. Each run bakes its own project.",
+        f"Each figure: median of {results['runs']} run(s), [min, max]. "
+        + ("All runs on one baked project." if results.get("one_project") else "Each run bakes its own project."),
         "",
     ]
     if first := summary.get("first_prediction_s"):
@@ -126,10 +127,11 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def write_into(page: Path, tables: str) -> None:
-    """Replace what lies between BEGIN and END on `page` with `tables` (their headings one level down)."""
+    """Replace what lies between BEGIN and END on `page` with `tables` (their headings two levels down,
+    under the page's own section)."""
     text = page.read_text()
     if text.count(BEGIN) != 1 or text.count(END) != 1:
         raise SystemExit(f"bench: {page} lacks the lines {BEGIN!r} and {END!r} around its generated tables")
-    body = "\n".join("#" + line if line.startswith("#") else line for line in tables.splitlines())
+    body = "\n".join("##" + line if line.startswith("#") else line for line in tables.splitlines())
     head, rest = text.split(BEGIN)
     page.write_text(f"{head}{BEGIN}\n{body}\n{END}{rest.split(END, 1)[1]}")
