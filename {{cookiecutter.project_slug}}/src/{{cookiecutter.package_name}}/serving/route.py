@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..monitoring.live.middleware import REQUEST_ID  # the header Watch sets on every /predict
 from .guard import JSON
 
 Handler = Callable[[bytes, str], Awaitable[tuple[int, bytes]]]
-REQUEST_ID = b"x-request-id"
 
 
 class Answer:

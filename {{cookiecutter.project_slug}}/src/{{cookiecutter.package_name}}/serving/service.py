@@ -3,8 +3,9 @@
 The request and response contract comes from contract/messages.py, so a request it rejects gets a 400 naming
 the field before the model sees it. POST /predict is answered by predict_body (through route.py): the body
 is parsed and validated in one pass (pydantic's JSON mode) and the answer written in one, skipping the
-per-request work of BentoML's own handler (the Lastmile template's docs/benchmarks.md measures both). The artifact is checked against its lineage record before
-any worker starts; a mismatch stops the server with one line.
+per-request work of BentoML's own handler (the Lastmile template's docs/benchmarks.md measures both).
+The artifact is checked against its lineage record before any worker starts; a mismatch stops the
+server with one line.
 """
 
 from __future__ import annotations
