@@ -12,7 +12,7 @@ export PATH := $(dir $(UV)):$(PATH)
 export UV_COMPILE_BYTECODE := 1
 VENV := .venv
 
-.PHONY: help setup system-packages test test-fast demo bench lint clean
+.PHONY: help setup system-packages test test-fast demo bench bench-setup lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,7 +43,10 @@ demo: setup ## Bake the default project into a temporary folder and run it to a 
 	$(MAKE) -C "$$out/penguin-species" all && \
 	echo "demo: the baked project is in $$out/penguin-species"
 
-bench: setup ## Benchmark a baked project: first prediction, serving vs FastAPI, CI stages (RUNS=3, ~35 min)
+bench-setup: ## Install wrk, the benchmark's load generator (Debian's package), when missing
+	@command -v wrk >/dev/null || { apt-get install -y -qq --no-install-recommends wrk || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }; }
+
+bench: setup bench-setup ## Benchmark a baked project: first prediction, serving vs FastAPI and the ceilings, CI stages (RUNS=3, ~45 min)
 	$(VENV)/bin/python -m benchmarks --runs $(or $(RUNS),3) $(BENCH_ARGS)
 
 lint: setup ## Lint the template's own Python (hooks and tests)

@@ -39,7 +39,10 @@ def arguments() -> argparse.Namespace:
     p.add_argument(
         "--project", type=Path, help="measure this baked, built project instead (serving, noop and batch only)"
     )
+    p.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"),
+                   help="the page whose generated section gets this run's tables ('' for none)")  # fmt: skip
     args = p.parse_args()
+    args.doc = args.doc if str(args.doc) not in {"", "."} else None
     args.parts = tuple(part for part in args.parts.split(",") if part)
     args.servers = tuple(server for server in args.servers.split(",") if server)
     if unknown := set(args.servers) - set(serving.SERVERS) - set(serving.OPTIONAL_SERVERS):
@@ -77,6 +80,7 @@ def machine() -> dict[str, object]:
 def main() -> None:
     args = arguments()
     results: dict[str, object] = {"machine": machine(), "runs": args.runs, "load_seconds": args.seconds}
+    results["one_project"] = bool(args.project)
     runs: list[dict[str, object]] = []
     work = Path(tempfile.mkdtemp(prefix="lastmile-bench-"))
     for index in range(args.runs):
@@ -110,6 +114,9 @@ def main() -> None:
     batch_tables = "".join("\n" + batch.markdown(run["batch"]) for run in runs if "batch" in run)  # type: ignore[arg-type]
     (args.out / "results.md").write_text(report.markdown(results) + batch_tables)
     print((args.out / "results.md").read_text())
+    if args.doc:
+        report.write_into(args.doc, report.markdown(results) + batch_tables)
+        print(f"bench: the tables in {args.doc} are this run's")
     print(
         f"bench: wrote {args.out / 'results.json'} and {args.out / 'results.md'}"
         + (f"; projects in {work}" if args.keep else "")

@@ -115,6 +115,7 @@ EXPECTED_FILES = {
     "tests/unit/test_manifests.py",
     "tests/unit/test_infer.py",
     "tests/unit/test_fastpath.py",
+    "tests/unit/test_route.py",
     "src/{package}/contract/dataset.yaml",
     *(
         f"src/{{package}}/{module}.py"
@@ -127,7 +128,7 @@ EXPECTED_FILES = {
             "pipeline/lineage", "pipeline/outputs", "pipeline/package", "pipeline/params", "pipeline/prepare", "pipeline/tracking",
             "pipeline/train", "pipeline/validate",
             "serving/__init__", "serving/batching", "serving/bento", "serving/guard", "serving/limits",
-            "serving/openapi", "serving/server", "serving/service", "serving/smoke", "serving/store",
+            "serving/openapi", "serving/route", "serving/server", "serving/service", "serving/smoke", "serving/store",
             "monitoring/__init__", "monitoring/monitor", "monitoring/plots", "monitoring/traffic",
             "monitoring/live/__init__", "monitoring/live/config", "monitoring/live/metrics",
             "monitoring/live/middleware", "monitoring/live/observer", "monitoring/live/requestlog",

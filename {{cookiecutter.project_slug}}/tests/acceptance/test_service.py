@@ -78,6 +78,14 @@ def test_a_bad_request_gets_a_4xx_naming_the_field(url: str, payload: Any, field
     assert field in json.dumps(answer)
 
 
+def test_a_refusal_names_each_wrong_field_by_its_path_in_one_line(url: str) -> None:
+    """The service's own /predict path answers (serving/route.py), not BentoML's handler, whose message
+    is pydantic's multi-line text."""
+    second = {k: v for k, v in EXAMPLE_FEATURES.items() if k != first_field}
+    status, answer = post(url, {"records": [EXAMPLE_FEATURES, second]})
+    assert (status, answer) == (400, {"error": f"records.1.{first_field}: Field required"})
+
+
 def test_the_service_still_answers_after_bad_requests(url: str) -> None:
     status, served = post(url, {"records": [EXAMPLE_FEATURES]})
     assert status == 200 and len(served) == 1

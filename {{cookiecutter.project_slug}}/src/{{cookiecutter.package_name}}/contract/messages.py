@@ -41,3 +41,7 @@ if CLASSIFICATION:
         "probabilities": (dict[str, float], Field(description="Probability of each class")),
     }
 Prediction = create_model("Prediction", **_prediction_fields)
+
+# The body of POST /predict: {"records": [...]}. The service validates it, and the request log's
+# middleware validates a refused one again for the reasons it counts.
+PredictRequest = create_model("PredictRequest", records=(Records, ...))

@@ -1,29 +1,34 @@
 """The BentoML service: POST /predict, GET /metadata, and BentoML's /livez, /readyz and /metrics.
 
 The request and response contract comes from contract/messages.py, so a request it rejects gets a 400 naming
-the field before the model sees it. The artifact is checked against its lineage record before
-any worker starts; a mismatch stops the server with one line.
+the field before the model sees it. POST /predict is answered by predict_body (through route.py): the body
+is parsed and validated in one pass (pydantic's JSON mode) and the answer written in one, skipping the
+per-request work of BentoML's own handler (the Lastmile template's docs/benchmarks.md measures both).
+The artifact is checked against its lineage record before any worker starts; a mismatch stops the
+server with one line.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from functools import cache, partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import bentoml
 import threadpoolctl
 from bentoml.validators import ContentType
+from pydantic import TypeAdapter, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..contract.artifact import ArtifactError
+from ..contract.artifact import ArtifactError, load_verified
 from ..contract.fastpath import load_served
-from ..contract.messages import MAX_BATCH_ROWS, Prediction, Records
+from ..contract.messages import MAX_BATCH_ROWS, Prediction, PredictRequest, Records
 from ..contract.names import MODEL_NAME, SERVICE_NAME
 from ..contract.predict import predictions
 from ..monitoring.live import config as log_config
@@ -33,6 +38,7 @@ from . import openapi
 from .batching import Batcher
 from .guard import JSON, RequestGuard
 from .limits import MAX_BODY_BYTES, REQUEST_TIMEOUT_S
+from .route import Answer
 from .store import MODEL_TAG_VARIABLE, SHADOW_MODEL_NAME, SHADOW_TAG_VARIABLE
 
 # A class attribute of the service, so `bentoml build` packs this model into the Bento: the exact
@@ -77,6 +83,28 @@ def openapi_body() -> bytes:
 async def openapi_document(request: Request) -> Response:
     """Replaces BentoML's /docs.json (a mounted route matches first)."""
     return Response(openapi_body(), media_type=JSON)
+
+
+ANSWERS: TypeAdapter[list[Any]] = TypeAdapter(list[Prediction])
+MAX_PROBLEMS = 10  # a refusal names this many problems, then counts the rest
+
+
+def refusal(error: ValidationError) -> str:
+    """One line naming each field that is wrong: `records.0.island: Input should be 'Biscoe', ...`."""
+    problems = error.errors(include_url=False, include_input=False)
+    named = [f"{'.'.join(map(str, e['loc'])) or '(body)'}: {e['msg']}" for e in problems[:MAX_PROBLEMS]]
+    more = f"; and {len(problems) - MAX_PROBLEMS} more" if len(problems) > MAX_PROBLEMS else ""
+    return "; ".join(named) + more
+
+
+async def predict_body(body: bytes, request_id: str) -> tuple[int, bytes]:
+    """POST /predict: the status and the answer to a body the guard has let through."""
+    try:
+        records = PredictRequest.model_validate_json(body).records  # type: ignore[attr-defined]
+    except ValidationError as error:
+        return 400, json.dumps({"error": refusal(error)}).encode()
+    answers = await bentoml.get_current_service().answer(records, request_id)
+    return 200, ANSWERS.dump_json(answers)
 
 
 ROUTES = [Route("/metadata", metadata, methods=["GET"]), Route("/docs.json", openapi_document, methods=["GET"])]
@@ -125,18 +153,26 @@ class PredictionService:
         # Metrics, the request log and the shadow challenger, which scores in the log's thread (monitoring/live/).
         self.observe = Observer(self.lineage, shadow=packed(SHADOW_MODEL_NAME))
 
-    # Concurrent requests share one predict call (batching.py). The media type is declared: left to
-    # BentoML 1.4.39, it is derived from the response model's JSON schema on every response.
+    async def answer(self, records: list[Any], request_id: str | None = None) -> list[Any]:
+        """The model's answers to validated records; concurrent requests share one predict call (batching.py)."""
+        started = time.perf_counter()
+        rows = [record.model_dump() for record in records]
+        answers = await self.batcher(rows)
+        self.observe(rows, answers, started, request_id)  # monitoring: count it, enqueue it for the request log
+        return answers
+
+    # The declaration of /predict: BentoML derives the OpenAPI document and its clients from it. Requests
+    # over HTTP are answered by predict_body, the same records the same way, before they reach this.
+    # The media type is declared: left to BentoML 1.4.39, it is derived from the response model's JSON
+    # schema on every response.
     @bentoml.api
     async def predict(self, records: Records) -> Annotated[list[Prediction], ContentType(JSON)]:
-        started = time.perf_counter()
-        rows = [record.model_dump() for record in records]  # type: ignore[attr-defined]
-        answers = await self.batcher(rows)
-        self.observe(rows, answers, started)  # monitoring: count the answer, enqueue it for the request log
-        return answers
+        return await self.answer(records)
 
 
 # Before BentoML reads a body: an oversized one gets a 413, a non-JSON one a 415 (see guard.py).
 PredictionService.add_asgi_middleware(RequestGuard, max_body_bytes=MAX_BODY_BYTES)  # type: ignore[attr-defined]
 # A request id for each /predict, and each 400 counted by field and reason (monitoring/live/middleware.py).
 PredictionService.add_asgi_middleware(Watch)  # type: ignore[attr-defined]
+# Then POST /predict is answered (route.py), after the guard and Watch, before BentoML's handler.
+PredictionService.add_asgi_middleware(Answer, path="/predict", handler=predict_body)  # type: ignore[attr-defined]

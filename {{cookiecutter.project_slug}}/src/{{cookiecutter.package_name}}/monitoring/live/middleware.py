@@ -12,17 +12,15 @@ import json
 import logging
 import uuid
 
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ...contract.messages import Records
+from ...contract.messages import PredictRequest
 from .metrics import worker_metrics
 
 logger = logging.getLogger("bentoml.monitoring")
 REQUEST_ID = b"x-request-id"
 MAX_ID_BYTES = 128  # a longer one is replaced: the log is no place for a client's megabyte
-# BentoML's input of `predict(self, records)`: the body is {"records": [...]}.
-PredictInput: type[BaseModel] = create_model("PredictInput", records=(Records, ...))
 
 
 def problems(body: bytes) -> list[tuple[str, str]]:
@@ -32,7 +30,7 @@ def problems(body: bytes) -> list[tuple[str, str]]:
     except ValueError:  # not JSON, or bytes in no encoding JSON allows (a UnicodeDecodeError)
         return [("(body)", "json_invalid")]
     try:
-        PredictInput.model_validate(document)
+        PredictRequest.model_validate(document)
     except ValidationError as error:
         # ("records", 3, "island", "literal['Biscoe']") -> the feature; ("records",) -> the list itself
         return [(str(e["loc"][2]) if len(e["loc"]) > 2 else str(e["loc"][-1] if e["loc"] else "(body)"), e["type"])

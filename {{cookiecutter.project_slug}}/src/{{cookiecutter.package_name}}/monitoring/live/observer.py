@@ -37,12 +37,19 @@ class Observer:
         self.log = RequestLog(settings, self.metrics, sha, challenger) if settings.folder is not None else None
         self.context = bentoml.Context()  # reads the current request's context variables
 
-    def __call__(self, rows: list[dict[str, Any]], answers: list[Any], started: float) -> None:
-        """Never raises: the answer is ready, and monitoring must not turn it into a 500."""
+    def __call__(
+        self, rows: list[dict[str, Any]], answers: list[Any], started: float, request_id: str | None = None
+    ) -> None:
+        """Never raises: the answer is ready, and monitoring must not turn it into a 500.
+
+        `request_id`: the caller's, when it has the request (the service's own /predict route); else
+        BentoML's context for the current request is read."""
         try:
             latency_ms = (time.perf_counter() - started) * 1000
             self.metrics.answered(answers)
             if self.log is not None:
-                self.log.record(self.context.request.headers.get(REQUEST_ID, ""), rows, answers, latency_ms)
+                if request_id is None:
+                    request_id = self.context.request.headers.get(REQUEST_ID, "")
+                self.log.record(request_id, rows, answers, latency_ms)
         except Exception:
             logger.exception("monitoring an answered request failed; the answer is sent all the same")
