@@ -123,7 +123,7 @@ EXPECTED_FILES = {
             "pipeline/adopt", "pipeline/infer",
             "pipeline/lineage", "pipeline/outputs", "pipeline/package", "pipeline/params", "pipeline/prepare", "pipeline/tracking",
             "pipeline/train", "pipeline/validate",
-            "serving/__init__", "serving/batching", "serving/bento", "serving/guard", "serving/limits",
+            "serving/__init__", "serving/batching", "serving/bento", "serving/docs_page", "serving/guard", "serving/limits",
             "serving/openapi", "serving/server", "serving/service", "serving/smoke", "serving/store",
             "monitoring/__init__", "monitoring/monitor", "monitoring/plots", "monitoring/traffic",
             "monitoring/live/__init__", "monitoring/live/config", "monitoring/live/metrics",
