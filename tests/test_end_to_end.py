@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from . import servers
+from . import browser, servers
 from .conftest import make
 from .servers import http
 
@@ -142,6 +144,64 @@ def test_metadata_is_the_lineage_record(pipeline: tuple[Path, dict[str, str]], s
     status, served = http("GET", f"{server}/metadata")
     assert status == 200
     assert served == json.loads((project / "models/lineage.json").read_text())
+
+
+def example_record(project: Path) -> dict[str, Any]:
+    """The contract's example row, as a request carries it: the features, not the target."""
+    config = yaml.safe_load((project / "src/penguin_species/contract/dataset.yaml").read_text())
+    return {name: value for name, value in config["example"].items() if name != config["target"]}
+
+
+def test_the_page_tries_predict_with_the_example_and_loads_nothing_from_elsewhere(
+    pipeline: tuple[Path, dict[str, str]], server: str
+) -> None:
+    """In chromium, Swagger UI's "Try it out" for /predict is pre-filled with the contract's example row and
+    answers it; the page names the served model (version, sha256) and the fields; every request stays on
+    the server."""
+    project, _ = pipeline
+    lineage = json.loads((project / "models/lineage.json").read_text())
+    with browser.opened(server) as (page, requested):
+        page.goto(f"{server}/")
+        text = page.locator(".information-container").inner_text()
+        prefilled, status, answer, shown = browser.try_predict(page)
+    assert prefilled == {"records": [example_record(project)]}
+    assert status == 200, answer
+    assert len(answer) == 1 and answer[0]["prediction"] in {"Adelie", "Chinstrap", "Gentoo"}, answer
+    assert f'"prediction": "{answer[0]["prediction"]}"' in shown, shown  # the page shows it to its user
+    version = lineage["bento_tag"].split(":")[1]
+    assert version in text and lineage["artifact"]["sha256"] in text, text
+    assert all(name in text for name in example_record(project)), text
+    assert not re.search(r"\bmake [a-z]", text), text  # for callers, not the repository's maintainers
+    assert f"{server}/docs.json" in requested and f"{server}/predict" in requested
+    assert browser.third_party(requested, server) == []
+
+
+def test_the_page_checks_fail_on_bentoml_s_page_and_on_3_1_examples(
+    pipeline: tuple[Path, dict[str, str]], server: str
+) -> None:
+    """Broken on purpose, in the same browser: BentoML's default page requests its tag manager, and the
+    document with 3.1-style `examples` (as BentoML writes it) pre-fills the maxima, not the example."""
+    project, env = pipeline
+    default_page = in_project(project, env, "import json; from bentoml._internal.server.http_app import "
+                              "DEFAULT_INDEX_HTML as page; print(json.dumps(page))")  # fmt: skip
+    status, document = http("GET", f"{server}/docs.json")
+    assert status == 200
+    for schema in document["components"]["schemas"].values():
+        for field in schema.get("properties", {}).values():
+            if "example" in field:
+                field["examples"] = [field.pop("example")]
+    for item in document["paths"].values():
+        for operation in item.values():
+            operation.get("requestBody", {}).get("content", {}).get("application/json", {}).pop("example", None)
+    with browser.opened(server) as (page, requested):
+        page.route(f"{server}/bentoml", lambda route: route.fulfill(body=default_page, content_type="text/html"))
+        page.route(f"{server}/docs.json", lambda route: route.fulfill(json=document))
+        page.goto(f"{server}/bentoml")
+        prefilled, status, _, _ = browser.try_predict(page)
+    assert any(url.startswith("https://www.googletagmanager.com/") for url in browser.third_party(requested, server))
+    record = prefilled["records"][0]
+    assert record != example_record(project)
+    assert record["body_mass_g"] == 7000.0, record  # the contract's maximum, as the issue saw it
 
 
 def test_the_bento_ships_only_the_contract_and_the_service(pipeline: tuple[Path, dict[str, str]], bento: str) -> None:

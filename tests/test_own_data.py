@@ -116,6 +116,10 @@ BAD = {
     "too few rows": (["DATA={tables}/few_rows.csv", "TARGET=y"], "30 rows have a 'y'; at least 100"),
     "binary with three classes": (["DATA={tables}/wine.csv", "TARGET=target", "TASK=binary"], "has 3 classes"),
     "regression of text": (["DATA={tables}/customers.csv", "TARGET=churned", "TASK=regression"], "holds text"),
+    "a dropped column marked sensitive": (
+        ["DATA={tables}/customers.csv", "TARGET=churned", "SENSITIVE=customer_id"],
+        "SENSITIVE: cannot mark 'customer_id': it is not a feature of the table",
+    ),
 }
 
 
@@ -204,3 +208,17 @@ def test_an_adopted_table_is_trained_checked_and_served(
         wrong = next(k for k in config["columns"] if k != target)
         status_code, answer = http("POST", f"{url}/predict", {"records": [{wrong: None}]})
         assert 400 <= status_code < 500
+
+
+def test_re_adopting_keeps_a_column_marked_sensitive(clone: tuple[Path, dict[str, str]]) -> None:
+    """A person adopts a table marking a column with SENSITIVE=, then adopts it again in place without it:
+    the mark stays, so the request log does not start keeping personal data."""
+    project, env = clone
+    table = project.parent / "tables" / "members.csv"  # a name of its own: the other tests' are in data/raw/
+    customers(seed=1).to_csv(table, index=False)
+    for args in ([f"DATA={table}", "SENSITIVE=plan"], ["DATA=data/raw/members.csv"]):
+        result = adopt(project, env, *args, "TARGET=churned")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "adopt: sensitive (not in the request log as given): plan;" in result.stdout, result.stdout
+        columns = yaml.safe_load((project / DATASET_FILE).read_text())["columns"]
+        assert [name for name, spec in columns.items() if spec.get("sensitive")] == ["plan"]

@@ -75,6 +75,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("data", type=Path, help="the table (.csv or .parquet)")
     sp.add_argument("--target", required=True, help="the column to predict")
     sp.add_argument("--task", choices=("binary", "multiclass", "regression"), help="default: inferred from the target")
+    sp.add_argument(
+        "--sensitive", default="", help="comma-separated columns of personal data (kept from the old contract too)"
+    )
 
     # Serving.
     sp = command("build", "serving.bento:main", "Build the Bento from the packaged model (offline).")

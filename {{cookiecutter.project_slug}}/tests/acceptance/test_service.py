@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import joblib
@@ -99,3 +100,18 @@ def test_the_openapi_page_is_prefilled_with_the_example_record(url: str) -> None
     assert body["example"] == {"records": [EXAMPLE_FEATURES]}
     assert '"examples": [' not in json.dumps(document["components"]["schemas"])  # 3.1 style, ignored by 3.0 tools
     assert all(f"`{name}`" in document["info"]["description"] for name in FEATURE_NAMES)
+
+
+def test_the_page_names_the_served_model_and_loads_only_from_this_server(url: str) -> None:
+    """The page at / (serving/docs_page.py) and its document name the model that answers; no script or
+    style comes from another host (BentoML's own page loads a tag manager). The template's tests open it
+    in chromium and use "Try it out"."""
+    status, page = call("GET", f"{url}/")
+    assert status == 200 and "swagger-ui-bundle.js" in page
+    links = re.findall(r"""(?:src|href)=["']([^"']+)""", page)
+    assert links and all(link.startswith("./static_content/") for link in links), links
+    assert "googletagmanager" not in page
+    _, lineage = call("GET", f"{url}/metadata")
+    _, document = call("GET", f"{url}/docs.json")
+    assert document["info"]["version"] == lineage["bento_tag"].rpartition(":")[2]
+    assert lineage["artifact"]["sha256"] in document["info"]["description"]

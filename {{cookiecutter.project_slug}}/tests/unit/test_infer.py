@@ -106,3 +106,35 @@ def test_the_written_contract_loads_and_the_params_keep_their_other_lines(tmp_pa
     assert {k: v for k, v in after.items() if k not in ("validate", "evaluate")} == {
         k: v for k, v in before.items() if k not in ("validate", "evaluate")
     }
+
+
+def test_re_adopting_keeps_the_sensitive_marks_and_adds_the_asked_for_ones() -> None:
+    table = frame(
+        email=[f"user{i % 7}" for i in range(ROWS)],
+        plan=["basic", "plus", None, "plus"] * (ROWS // 4),
+        price=[float(i % 13) for i in range(ROWS)],
+        churned=["yes", "no", "no"] * (ROWS // 3),
+    )
+    inferred = infer.infer(table, "churned")
+    # The contract being replaced marked `plan` and a column the new table lacks; the person asks for `price`.
+    lost = adopt.mark_sensitive(inferred, "churned", ("plan", "postcode"), ("price",))
+    text = adopt.dataset_text(inferred, Path("data/raw/t.csv"), Path("t.csv"), "churned")
+    config = adopt.dataset.Dataset.model_validate(adopt.yaml.safe_load(text))
+    assert config.sensitive == ("plan", "price")
+    assert lost == ["'postcode' was marked sensitive, and the new table has no such feature"]
+    assert "sensitive: true" in text and "`sensitive: true` marks personal data" in text
+
+
+@pytest.mark.parametrize(
+    ("asked", "message"),
+    [
+        (("prise",), r"^SENSITIVE: cannot mark 'prise': it is not a feature of the table; features: price$"),
+        (("churned",), r"^SENSITIVE: cannot mark 'churned': it is the target$"),
+    ],
+)
+def test_a_sensitive_mark_on_no_feature_is_refused_in_one_line(asked: tuple[str, ...], message: str) -> None:
+    inferred = infer.infer(
+        frame(price=[float(i % 13) for i in range(ROWS)], churned=["yes", "no"] * (ROWS // 2)), "churned"
+    )
+    with pytest.raises(infer.AdoptError, match=message):
+        adopt.mark_sensitive(inferred, "churned", (), asked)

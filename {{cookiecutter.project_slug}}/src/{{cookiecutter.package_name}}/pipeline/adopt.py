@@ -60,6 +60,8 @@ def dataset_text(inferred: infer.Inferred, raw: Path, source: Path, target: str)
         "",
         "# Each column: `category` with its closed set of `values`, or `float` with an inclusive `range`.",
         '# `nullable: true` lets a record say "unknown" with null. Columns of the file not listed here are dropped.',
+        "# `sensitive: true` marks personal data: the service's request log drops the column, or hashes it;",
+        "# `make adopt` keeps the marks of the contract it replaces (SENSITIVE=a,b marks more).",
     ]
     if inferred.dropped:
         lines.append("# Dropped by `make adopt`:")
@@ -71,6 +73,35 @@ def dataset_text(inferred: infer.Inferred, raw: Path, source: Path, target: str)
     ]
     lines.append(_yaml({"example": inferred.example}))
     return "\n".join(lines) + "\n"
+
+
+def mark_sensitive(inferred: infer.Inferred, target: str, kept: tuple[str, ...], asked: tuple[str, ...]) -> list[str]:
+    """Mark as `sensitive` the features the contract being replaced marked (`kept`) and those asked for.
+
+    Re-adopting must not quietly start logging personal data the team had marked. An asked-for name that
+    is not a feature of the new table is refused (a typo would leave the column logged); a kept one the
+    new table lacks is only reported. Returns a line for each kept mark the new table has no column for.
+    """
+    features = [name for name in inferred.columns if name != target]
+    for name in asked:
+        if name not in features:
+            why = (
+                "it is the target"
+                if name == target
+                else f"it is not a feature of the table; features: {', '.join(features)}"
+            )
+            raise infer.AdoptError(f"SENSITIVE: cannot mark {name!r}: {why}")
+    lost = [
+        f"{name!r} was marked sensitive, and the new table has no such feature" for name in kept if name not in features
+    ]
+    for name in features:
+        if name in kept or name in asked:
+            column = inferred.columns[name]
+            description = column.pop("description", None)  # stays the last key, as a person writes it
+            column["sensitive"] = True
+            if description is not None:
+                column["description"] = description
+    return lost
 
 
 def validate_rules(
@@ -149,9 +180,10 @@ def retire(old: Path, new: Path) -> Path | None:
     return old
 
 
-def adopt(data: Path, target: str, task: str | None = None) -> int:
+def adopt(data: Path, target: str, task: str | None = None, sensitive: tuple[str, ...] = ()) -> int:
     frame = infer.read(data)
     inferred = infer.infer(frame, target, task)
+    lost = mark_sensitive(inferred, target, dataset.DATASET.sensitive, sensitive)
     raw = RAW / data.name
     if raw.exists() and raw.resolve() != data.resolve():
         raise infer.AdoptError(f"{raw} already exists and is another file; rename {data.name} or remove {raw}")
@@ -185,6 +217,12 @@ def adopt(data: Path, target: str, task: str | None = None) -> int:
     print(f"adopt: task {inferred.task} ({inferred.task_reason}); give TASK= to choose another")
     for name, why_dropped in inferred.dropped.items():
         print(f"adopt: dropped {name!r}: {why_dropped}")
+    marked = [n for n, c in inferred.columns.items() if c.get("sensitive")]
+    print(
+        f"adopt: sensitive (not in the request log as given): {', '.join(marked) or 'none'}; SENSITIVE=a,b marks more"
+    )
+    for line in lost:
+        print(f"adopt: warning: {line}", file=sys.stderr)
     kept = [n for n in inferred.columns if n != target]
     print(f"adopt: {len(kept)} features; contract written to {dataset.PATH} - read it and tighten it")
     print(f"adopt: params.yaml: validate {rules}; evaluate gate {thresholds}")
@@ -192,9 +230,9 @@ def adopt(data: Path, target: str, task: str | None = None) -> int:
     return 0
 
 
-def main(*, data: Path, target: str, task: str | None = None) -> int:
+def main(*, data: Path, target: str, task: str | None = None, sensitive: str = "") -> int:
     try:
-        return adopt(data, target, task)
+        return adopt(data, target, task, tuple(n.strip() for n in sensitive.split(",") if n.strip()))
     except infer.AdoptError as error:
         print(f"adopt: {error}; nothing was changed", file=sys.stderr)
         return 1

@@ -4,7 +4,8 @@ BentoML 1.4 declares a request body optional, though a request without one is a 
 400's `detail` as a string, yet answers with pydantic's list of errors; and it cannot know the guard's
 413 and 415, nor the /metadata route. It says OpenAPI 3.0 but writes pydantic's 3.1-style `examples`
 lists, which Swagger UI ignores, pre-filling each field with its maximum: here each field carries a
-3.0 `example` and the request body the contract's example record. The robustness stage fuzzes the served Bento against this
+3.0 `example` and the request body the contract's example record. The page (docs_page.py) shows it with
+the served model's version and sha256. The robustness stage fuzzes the served Bento against this
 document (schemathesis), so every correction here is checked there.
 """
 
@@ -65,10 +66,13 @@ def _examples_as_3_0(node: Any) -> None:
             _examples_as_3_0(value)
 
 
-def description() -> str:
-    """The page's text for callers: what to send, what comes back, where the model's identity is."""
+def description(lineage: dict[str, Any]) -> str:
+    """The page's text for callers: the model served, what to send, what comes back."""
     lines = [
         f"Predicts **{TARGET}** ({DATASET.columns[TARGET].description}) for each record of a batch.",
+        "",
+        f"Served model: `{lineage['model_name']}` version `{model_version(lineage)}`, artifact sha256",
+        f"`{lineage['artifact']['sha256']}`, trained at commit `{lineage['git_commit']}`.",
         "",
         '`POST /predict` takes `{"records": [...]}`; every field below is required (send `null` for',
         '"unknown" where a field allows it). A value outside the contract gets a 400 naming the field.',
@@ -87,11 +91,19 @@ def description() -> str:
     return "\n".join(lines)
 
 
-def corrected(document: dict[str, Any]) -> dict[str, Any]:
-    """Correct, in place, the document BentoML generates for the service (`Service.openapi_spec.asdict()`)."""
+def model_version(lineage: dict[str, Any]) -> str:
+    return str(lineage["bento_tag"]).rpartition(":")[2]  # the Bento is versioned by the model it serves
+
+
+def corrected(document: dict[str, Any], lineage: dict[str, Any]) -> dict[str, Any]:
+    """Correct, in place, the document BentoML generates for the service (`Service.openapi_spec.asdict()`).
+
+    `lineage` is the served model's record: the page names the model a caller gets answers from.
+    """
     schemas = document["components"]["schemas"]
     _examples_as_3_0(schemas)
-    document["info"]["description"] = description()
+    document["info"]["version"] = model_version(lineage)  # Swagger UI shows it beside the title
+    document["info"]["description"] = description(lineage)
     schemas["InvalidArgument"]["properties"]["detail"] = VALIDATION_ERRORS
     schemas["RequestRefused"] = REFUSED
     content = {"application/json": {"schema": {"$ref": "#/components/schemas/RequestRefused"}}}

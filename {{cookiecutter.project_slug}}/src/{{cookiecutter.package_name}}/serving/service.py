@@ -1,4 +1,4 @@
-"""The BentoML service: POST /predict, GET /metadata, and BentoML's /livez, /readyz and /metrics.
+"""The BentoML service: POST /predict, GET /metadata, its page at /, and BentoML's /livez, /readyz and /metrics.
 
 The request and response contract comes from contract/messages.py, so a request it rejects gets a 400 naming
 the field before the model sees it. POST /predict is answered by predict_body (through route.py): the body
@@ -34,7 +34,7 @@ from ..contract.predict import predictions
 from ..monitoring.live import config as log_config
 from ..monitoring.live.middleware import Watch
 from ..monitoring.live.observer import Observer
-from . import openapi
+from . import docs_page, openapi
 from .batching import Batcher
 from .guard import JSON, RequestGuard
 from .limits import MAX_BODY_BYTES, REQUEST_TIMEOUT_S
@@ -77,7 +77,8 @@ async def metadata(request: Request) -> JSONResponse:
 def openapi_body() -> bytes:
     """BentoML's document for this service, corrected: built once per worker, on its first request."""
     document = PredictionService.openapi_spec.asdict()  # type: ignore[attr-defined]  # a bentoml.Service
-    return bytes(JSONResponse(openapi.corrected(document)).body)
+    lineage = bentoml.get_current_service().lineage
+    return bytes(JSONResponse(openapi.corrected(document, lineage)).body)
 
 
 async def openapi_document(request: Request) -> Response:
@@ -108,6 +109,7 @@ async def predict_body(body: bytes, request_id: str) -> tuple[int, bytes]:
 
 
 ROUTES = [Route("/metadata", metadata, methods=["GET"]), Route("/docs.json", openapi_document, methods=["GET"])]
+ROUTES.append(Route("/", docs_page.page, methods=["GET"]))  # BentoML's page loads a third-party script
 
 
 @bentoml.asgi_app(Starlette(routes=ROUTES), path="/")
