@@ -108,8 +108,11 @@ async def predict_body(body: bytes, request_id: str) -> tuple[int, bytes]:
     return 200, ANSWERS.dump_json(answers)
 
 
-ROUTES = [Route("/metadata", metadata, methods=["GET"]), Route("/docs.json", openapi_document, methods=["GET"])]
-ROUTES.append(Route("/", docs_page.page, methods=["GET"]))  # BentoML's page loads a third-party script
+ROUTES = [
+    Route("/metadata", metadata, methods=["GET"]),
+    Route("/docs.json", openapi_document, methods=["GET"]),
+    Route("/", docs_page.page, methods=["GET"]),  # BentoML's own page loads a third-party script
+]
 
 
 @bentoml.asgi_app(Starlette(routes=ROUTES), path="/")
