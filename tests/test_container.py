@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,8 +24,11 @@ from typing import Any
 
 import pytest
 
+from . import runtimes
 from .conftest import make
+from .github import GitHub
 from .servers import free_port, http
+from .workflow_runner import ACTIONS, Job, for_project
 
 pytestmark = pytest.mark.e2e
 
@@ -239,3 +243,155 @@ def test_deploy_to_a_container_pushes_by_digest_serves_the_pin_and_records_the_d
         assert any(d.endswith(digest) for d in info["RepoDigests"]), info["RepoDigests"]
     finally:
         shutil.rmtree(project, ignore_errors=True)
+
+
+@pytest.fixture
+def wrong_model(tmp_path: Path) -> Iterator[str]:
+    """An HTTP server whose /metadata names another model (an environment URL left on an old service): its URL.
+    Started and stopped by its PID."""
+    port = free_port()
+    metadata = json.dumps({"artifact": {"sha256": "0" * 64}})
+    script = ("import http.server as h\nclass H(h.BaseHTTPRequestHandler):\n def do_GET(s):\n"
+              f"  s.send_response(200); s.end_headers(); s.wfile.write({metadata!r}.encode())\n"
+              f"h.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n")  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/metadata", timeout=2).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_deploy_yml_pushes_attests_and_records_deployed_only_when_the_url_serves_the_pin(
+    trained: tuple[Path, dict[str, str]],
+    registry: tuple[str, dict[str, str]],
+    wrong_model: str,
+    tmp_path: Path,
+) -> None:
+    """The faithful runner runs deploy.yml on a merged promotion, its docker and kubectl answered by podman:
+    (a) nothing configured: the image is pushed by digest and attested, the note says "image pushed, not
+    deployed" with the digest, no tag; (c) DEPLOY_URL serving another model: the job fails, nothing recorded;
+    (b) KUBE_CONFIG and DEPLOY_URL: kubectl applies the manifests by digest, the real image serves on the
+    URL, the note says "deployed" and the tag is pushed."""
+    address, engine = registry
+    original, env = trained
+    project = original.parent / "penguin-species-deploywf"  # beside the DVC remote, as jobs beside the origin are
+    origin = original.parent / "deploywf-origin.git"
+    for path in (project, origin):
+        shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(original, project, symlinks=True)
+    started = time.monotonic()
+    try:
+        run = {"cwd": project, "env": env, "check": True, "capture_output": True, "text": True}
+        out = subprocess.run(["uv", "run", "--no-sync", "python", "-m", "penguin_species", "promote", "staging",
+                              "--no-push"], **run).stdout  # fmt: skip
+        branch = out.split()[1].rstrip(";")
+        subprocess.run(["git", "clone", "--quiet", "--bare", str(project), str(origin)], check=True)
+        github = GitHub(origin, original.parent / "deploywf-github")
+        pull = github.open_pull_request(branch, "Promote to staging")
+        github.review(pull, [{"user": {"login": "alice"}, "state": "APPROVED"}])
+        merged = github.merge(pull)
+        credential = "apiVersion: v1\nkind: Config\nclusters: [{name: test, cluster: {server: https://cluster.test}}]\n"
+        port = free_port()
+        cluster = runtimes.install(tmp_path / "cluster", credential, port)
+        job_env = (
+            env | engine | {"BASE_IMAGE": BASE_IMAGE, "PATH": f"{tmp_path / 'cluster/bin'}{os.pathsep}{env['PATH']}"}
+        )
+        lineage = json.loads((project / "models/lineage.json").read_text())
+        sha = lineage["artifact"]["sha256"]
+
+        def deploy(label: str, event: Any, staging: dict[str, dict[str, str]], plan: Any = None) -> Any:
+            runner = for_project(project, job_env, label, workflow="deploy.yml", github=github, beside_origin=True,
+                                 variables={"IMAGE_REGISTRY": address}, environments={"staging": staging})  # fmt: skip
+            if plan is not None:  # the plan of a run a moment ago: it would say the same
+                return runner, {"plan": plan, "staging": runner.run_job("staging", event, {"plan": plan})}
+            return runner, runner.run_all(event)
+
+        def notes() -> list[dict[str, Any]]:
+            shown = subprocess.run(["git", "--git-dir", str(origin), "notes", "--ref", "deployments", "show",
+                                    merged.sha], capture_output=True, text=True)  # fmt: skip
+            return [json.loads(line) for line in shown.stdout.splitlines() if line]
+
+        def tags() -> list[str]:
+            return subprocess.run(["git", "--git-dir", str(origin), "tag", "--list", "penguin_species#*"],
+                                  capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+
+        # (a) Nothing configured: pushed by digest, attested, recorded as not deployed; staging stays pending.
+        runner, results = deploy("deploywf-a", merged, {})
+        assert results["plan"].ok and results["staging"].ok, results["staging"].failure()
+        (record,) = notes()
+        repository, digest = record["image"].split("@")
+        assert repository == f"{address}/team/penguin-species" and digest.startswith("sha256:"), record
+        assert record["result"] == ("image pushed, not deployed: no cluster credential (KUBE_CONFIG secret) and no "
+                                    "DEPLOY_URL variable in the environment (see docs/deploy.md)"), record  # fmt: skip
+        assert record["tag"] is None and tags() == [] and "deployed;" not in json.dumps(notes())
+        actions = [json.loads(line) for line in runner.actions_log.read_text().splitlines()]
+        assert [a["action"] for a in actions] == ["docker/login-action", "actions/attest-build-provenance"]
+        assert actions[1]["inputs"] == {
+            "subject-name": repository,
+            "subject-digest": digest,
+            "push-to-registry": "true",
+        }
+        assert cluster.calls() == []
+        print(f"(a) deploy.yml, nothing configured: {time.monotonic() - started:.1f} s")
+
+        # (c) The URL serves another model (GitOps mode, no cluster credential): the job fails, nothing recorded.
+        mark = time.monotonic()
+        _, failed = deploy("deploywf-c", github.dispatch_event(), {"vars": {"DEPLOY_URL": wrong_model,
+                           "DEPLOY_WAIT_SECONDS": "4"}}, plan=results["plan"])  # fmt: skip
+        assert not failed["staging"].ok
+        assert f"{wrong_model} serves 000000000000, the pin says {sha[:12]}" in failed["staging"].failure()
+        assert notes() == [record] and tags() == [] and cluster.calls() == []
+        print(f"(c) deploy.yml, a URL serving another model: {time.monotonic() - mark:.1f} s")
+
+        # (b) A cluster and its URL: applied by digest, rolled out, the URL serves the pin: deployed.
+        mark = time.monotonic()
+        url = f"http://127.0.0.1:{port}"
+        _, results = deploy("deploywf-b", github.dispatch_event(),
+                            {"vars": {"DEPLOY_URL": url}, "secrets": {"KUBE_CONFIG": credential}})  # fmt: skip
+        assert results["plan"].outputs["staging"] == "true"  # "image pushed, not deployed" kept it pending
+        assert results["staging"].ok, results["staging"].failure()
+        print(f"(b) deploy.yml to the cluster stand-in: {time.monotonic() - mark:.1f} s")
+        (deployed,) = [note for note in notes() if note != record]  # a note's lines are sorted, not dated
+        assert deployed["result"] == "deployed; /metadata matches the pin" and deployed["url"] == url, deployed
+        assert deployed["tag"] == "penguin_species#staging#1" and tags() == ["penguin_species#staging#1"]
+        assert [c["args"][:2] for c in cluster.calls()] == [["apply", "--filename"], ["rollout", "status"]]
+        assert cluster.calls()[0]["args"][2] == "deploy/k8s/staging/"
+        (applied,) = cluster.state["applies"]
+        assert applied["image"] == deployed["image"] and applied["name"] == "penguin-species-staging"
+        assert applied["annotations"]["ai.lastmile.model/artifact-sha256"] == sha
+        assert http("GET", f"{url}/metadata") == (200, lineage)
+    finally:
+        state = tmp_path / "cluster/kubectl-state.json"
+        found = json.loads(state.read_text()).get("container") if state.exists() else None
+        if found:
+            podman(engine, "rm", "--force", "--time", "10", found)
+            assert podman(engine, "ps", "--all", "--quiet", "--filter", f"id={found}") == ""
+        shutil.rmtree(project, ignore_errors=True)
+
+
+def test_the_registry_stand_ins_refuse_a_job_without_the_permissions_github_asks_for(tmp_path: Path) -> None:
+    """docker/login-action's and attest-build-provenance's stand-ins fail as GitHub would without packages,
+    id-token and attestations write permissions, and attest nothing but one digest."""
+    job = Job("staging", tmp_path, {}, tmp_path, tmp_path, None, {"contents": "write"})  # type: ignore[arg-type]
+    login = {"registry": "ghcr.io", "username": "someone", "password": "token"}
+    with pytest.raises(RuntimeError, match="packages: write"):
+        ACTIONS["docker/login-action"](job, login)
+    subject = {"subject-name": "ghcr.io/team/model", "subject-digest": "sha256:" + "a" * 64}
+    with pytest.raises(RuntimeError, match="id-token: write, attestations: write"):
+        ACTIONS["actions/attest-build-provenance"](job, subject)
+    job.permissions = {"id-token": "write", "attestations": "write", "packages": "write"}
+    with pytest.raises(RuntimeError, match="subject-digest sha256"):
+        ACTIONS["actions/attest-build-provenance"](job, subject | {"subject-digest": "latest"})
+    with pytest.raises(RuntimeError, match=r"not logged in to ghcr\.io"):
+        ACTIONS["actions/attest-build-provenance"](job, subject | {"push-to-registry": "true"})
+    assert "attested" in ACTIONS["actions/attest-build-provenance"](job, subject)

@@ -42,6 +42,15 @@ How this is kinder than GitHub, and what covers the gap:
   environment as a GitHub runner does, and Python writes bytecode for what the job imports, where
   compiling every installed file cost each job's `make setup` two minutes more than that (measured with
   the load of parallel test runs).
+- A job's `environment:` gives it that Environment's `vars` and `secrets` (the `environments` a test
+  passes) over the repository's, as GitHub does; its `url:`, reviewers and protection rules are not shown.
+- `docker/login-action` is accepted without asking the registry (REGISTRY_STANDINS): it checks its
+  inputs and that the job may write packages (what a push to GHCR with the job's token needs), and
+  remembers the registry for the job. `actions/attest-build-provenance` checks the job may ask for an
+  OIDC token and write attestations, that the subject is one digest, and (with `push-to-registry`) that
+  the job logged in to the subject's registry and that the registry holds the subject, asked over plain
+  HTTP; it records the call. Nothing is signed (no Sigstore, no token exchange) and nothing is stored
+  beside the image. Both calls go to `<label>-actions.jsonl` in the runner's folder.
 """
 
 from __future__ import annotations
@@ -53,6 +62,7 @@ import re
 import shutil
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
@@ -177,6 +187,8 @@ class Job:
     event: Event
     permissions: dict[str, str] = field(default_factory=dict)
     clouds: dict[str, dict[str, str]] = field(default_factory=dict)
+    actions_log: Path | None = None  # where the registry stand-ins record their calls
+    logins: set[str] = field(default_factory=set)  # the registries docker/login-action logged in to
 
 
 def checkout(job: Job, inputs: dict[str, str]) -> str:
@@ -276,6 +288,51 @@ def aws_login(job: Job, inputs: dict[str, str]) -> str:
     return f"assumed {inputs['role-to-assume']} in {inputs['aws-region']} (OIDC stand-in)"
 
 
+def record(job: Job, action: str, inputs: dict[str, str]) -> None:
+    if job.actions_log is not None:
+        secret = {"password"}  # a token is recorded as given or not, never by value
+        entry = {k: (bool(v) if k in secret else v) for k, v in inputs.items()}
+        with job.actions_log.open("a") as log:
+            log.write(json.dumps({"job": job.name, "action": action, "inputs": entry}) + "\n")
+
+
+def registry_login(job: Job, inputs: dict[str, str]) -> str:
+    """docker/login-action: accepted (no registry is asked), once its inputs and the job's permissions fit."""
+    for name in ("registry", "username", "password"):
+        if not inputs.get(name):
+            raise RuntimeError(f"Input required and not supplied: {name}")
+    if job.permissions.get("packages") != "write":
+        raise RuntimeError("denied: the job's token may not write packages (permissions: packages: write)")
+    job.logins.add(inputs["registry"])
+    record(job, "docker/login-action", inputs)
+    return f"logged in to {inputs['registry']} as {inputs['username']} (stand-in: accepted)"
+
+
+def attest_provenance(job: Job, inputs: dict[str, str]) -> str:
+    """actions/attest-build-provenance for an image: what the action needs of the job, checked; nothing signed."""
+    missing = [p for p in ("id-token", "attestations") if job.permissions.get(p) != "write"]
+    if missing:
+        raise RuntimeError(f"the job may not attest: permissions {', '.join(f'{p}: write' for p in missing)} needed")
+    name, digest = inputs.get("subject-name", ""), inputs.get("subject-digest", "")
+    if not name or not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        raise RuntimeError(f"subject-name and a subject-digest sha256:<64 hex> are needed, got {name!r} {digest!r}")
+    if str(inputs.get("push-to-registry", "false")).lower() == "true":
+        host, _, repository = name.partition("/")
+        if host not in job.logins:
+            raise RuntimeError(f"push-to-registry: not logged in to {host}")
+        url = f"http://{host}/v2/{repository}/manifests/{digest}"
+        accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD", headers={"Accept": accept}), timeout=10):
+            pass  # an HTTPError (404: no such image) fails the step
+    record(job, "actions/attest-build-provenance", inputs)
+    return f"attested the build provenance of {name}@{digest} (stand-in: recorded, not signed)"
+
+
+REGISTRY_STANDINS: dict[str, Callable[[Job, dict[str, str]], str]] = {
+    "docker/login-action": registry_login,
+    "actions/attest-build-provenance": attest_provenance,
+}
+
 CLOUD_LOGINS: dict[str, Callable[[Job, dict[str, str]], str]] = {
     "aws-actions/configure-aws-credentials": aws_login,
 }
@@ -283,6 +340,7 @@ CLOUD_VARIABLES = ("AWS_", "GOOGLE_", "AZURE_", "ARM_")
 
 ACTIONS: dict[str, Callable[[Job, dict[str, str]], str]] = {
     **CLOUD_LOGINS,
+    **REGISTRY_STANDINS,
     "actions/checkout": checkout,
     "astral-sh/setup-uv": tool_on_path("uv"),
     "actions/setup-python": tool_on_path("python3"),
@@ -320,11 +378,13 @@ class Runner:
         variables: dict[str, str] | None = None,
         clouds: dict[str, dict[str, str]] | None = None,
         beside_origin: bool = False,
+        environments: dict[str, dict[str, dict[str, str]]] | None = None,
     ) -> None:
         """Jobs run in folders of their own, `<label>-runner/<label>-job-<name>` beside the origin; with
         `beside_origin`, in `<label>-job-<name>` beside it, where a relative DVC remote of the repository
         (`../<project>-dvc-storage`) resolves as it does for the origin. `clouds` holds what each cloud's
-        OIDC login hands a job (for "aws": AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, …)."""
+        OIDC login hands a job (for "aws": AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, …); `environments` each
+        GitHub Environment's {"vars": …, "secrets": …}."""
         self.file = workflow.name
         self.workflow = yaml.safe_load(workflow.read_text())
         self.github, self.label = github, label
@@ -332,6 +392,8 @@ class Runner:
         self.secrets, self.variables, self.clouds = dict(secrets or {}), dict(variables or {}), dict(clouds or {})
         self.work = github.origin.parent if beside_origin else github.origin.parent / f"{label}-runner"
         self.artifacts = self.work / f"{label}-artifacts"
+        self.environments = dict(environments or {})
+        self.actions_log = self.work / f"{label}-actions.jsonl"
 
     @property
     def jobs(self) -> dict[str, Any]:
@@ -373,11 +435,15 @@ class Runner:
             "event_name": event.name, "sha": event.sha, "ref": event.ref, "base_ref": event.base_ref,
             "head_ref": event.head_ref, "repository": self.github.repository, "workspace": str(workspace),
             "workflow": self.workflow.get("name", ""), "job": name, "event": event.payload, "token": "ghs-test-token",
+            "actor": "github-actions-test", "repository_owner": self.github.repository.split("/")[0],
         }  # fmt: skip
         needs = {n: {"result": done[n].result, "outputs": done[n].outputs} for n in self._needs(spec) if n in done}
         status = "success" if all(n["result"] == "success" for n in needs.values()) else "failure"
+        environment = spec.get("environment", "")
+        scoped = self.environments.get(environment["name"] if isinstance(environment, dict) else environment, {})
         contexts: dict[str, Any] = {"github": github, "runner": {"temp": str(temp), "os": "Linux"}, "needs": needs,
-                                    "secrets": self.secrets, "vars": self.variables, "steps": {}}  # fmt: skip
+                                    "secrets": self.secrets | scoped.get("secrets", {}),
+                                    "vars": self.variables | scoped.get("vars", {}), "steps": {}}  # fmt: skip
         if not evaluate(condition(spec), contexts, status):
             return JobResult(name, ok=True, skipped=True)
         env = dict(self.base_env)
@@ -389,13 +455,15 @@ class Runner:
             GITHUB_REPOSITORY=self.github.repository, GITHUB_WORKSPACE=str(workspace), RUNNER_OS="Linux",
             RUNNER_TEMP=str(temp), GITHUB_ENV=str(temp / "env"), GITHUB_PATH=str(temp / "path"),
             GITHUB_STEP_SUMMARY=str(temp / "summary"), GITHUB_EVENT_PATH=str(temp / "event.json"),
+            GITHUB_ACTOR=github["actor"], GITHUB_REPOSITORY_OWNER=github["repository_owner"],
         )  # fmt: skip
         contexts["env"] = env
         for scope in (self.workflow.get("env", {}), spec.get("env", {})):
             env.update({k: substitute(str(v), contexts) for k, v in scope.items()})
         permissions = spec.get("permissions", self.workflow.get("permissions"))
         permissions = permissions if isinstance(permissions, dict) else {}  # read-all / write-all: no id-token
-        job = Job(name, workspace, env, self.artifacts, self.github.origin, event, permissions, self.clouds)
+        job = Job(name, workspace, env, self.artifacts, self.github.origin, event, permissions, self.clouds,
+                  self.actions_log)  # fmt: skip
         result = JobResult(name, ok=True, workspace=workspace)
         deadline = time.monotonic() + 60 * float(spec.get("timeout-minutes", 360))
         started = time.monotonic()
@@ -421,7 +489,9 @@ class Runner:
         self, job: Job, step: dict[str, Any], index: int, contexts: dict[str, Any], deadline: float
     ) -> tuple[StepResult, dict[str, str]]:
         started = time.monotonic()
-        inputs = {k: substitute(str(v), contexts) for k, v in (step.get("with") or {}).items()}
+        # GitHub hands an action its inputs as strings: YAML's `true` arrives as "true".
+        given = (step.get("with") or {}).items()
+        inputs = {k: substitute(json.dumps(v) if isinstance(v, bool) else str(v), contexts) for k, v in given}
         if "uses" in step:
             action = step["uses"].split("@")[0]
             name = step.get("name", action)

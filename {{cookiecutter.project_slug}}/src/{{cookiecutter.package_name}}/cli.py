@@ -95,6 +95,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--bento-tag", help="a Bento in the store (default: the one models/lineage.json names)")
     sp.add_argument("--base-image", help="an image with Python and its venv module (default: the Containerfile's)")
     sp.add_argument("--registry", help="push the image there (host[:port][/path]) and print it by digest")
+    sp.add_argument("--environment", choices=ENVIRONMENTS, help="build the image of this environment's pin instead")
 
     sp = command("manifests", "release.manifests:write", "Render deploy/k8s/<env>/ from each pin and params.yaml.")
     sp.add_argument("--environment", choices=ENVIRONMENTS, help="only this environment (default: every pinned one)")

@@ -3,6 +3,7 @@ that loads a model should be, and refused by the gates when they and the pin dis
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.pipeline.params import load
-from {{ cookiecutter.package_name }}.release import manifests, pins
+from {{ cookiecutter.package_name }}.release import deploy, manifests, pins, targets
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
 
 from .test_release import pin
@@ -103,3 +104,57 @@ def test_manifests_of_another_model_disagree_with_the_pin(folder: Path) -> None:
     problems = manifests.disagreements("staging", pin("staging", "a"), files)
     assert len(problems) == len(manifests.KINDS) and all("does not match the pin" in d for d in problems)
     assert yaml.safe_load(files[manifests.K8S / "staging/deployment.yaml"])["metadata"]["name"].endswith("staging")
+
+
+@pytest.fixture
+def pinned(folder: Path, monkeypatch: pytest.MonkeyPatch) -> pins.Pin:
+    """Staging pinned, its manifests committed by tag, no cluster or URL configured, the image pushed."""
+    p = pin("staging", "a")
+    pins.write(p)
+    written(p)
+    for name in ("KUBECONFIG", "DEPLOY_URL", "DEPLOY_WAIT_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IMAGE", DIGEST)
+    return p
+
+
+def test_the_kubernetes_target_with_no_runtime_renders_by_digest_and_says_what_to_configure(pinned: pins.Pin) -> None:
+    served = targets.KubernetesTarget().deploy("staging", "")
+    assert (served.url, served.image) == ("", DIGEST)
+    assert f"image: {DIGEST}" in (manifests.K8S / "staging/deployment.yaml").read_text()
+    said = deploy.outcome(served, pinned)
+    assert said.startswith("image pushed, not deployed: no cluster credential (KUBE_CONFIG secret)"), said
+    assert "deployed;" not in said
+
+
+@pytest.mark.parametrize(
+    "env, refusal",
+    [
+        ({"IMAGE": "registry.example/team/service:latest"}, "give IMAGE=<repository>@sha256:"),
+        ({"KUBECONFIG": "/nowhere/kubeconfig"}, "KUBECONFIG is set but DEPLOY_URL is not"),
+        ({"DEPLOY_WAIT_SECONDS": "five"}, "DEPLOY_WAIT_SECONDS must be a number of seconds, not 'five'"),
+    ],
+    ids=["image by tag", "cluster without URL", "wait not a number"],
+)
+def test_the_kubernetes_target_refuses_before_it_changes_anything(
+    pinned: pins.Pin, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], refusal: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    before = (manifests.K8S / "staging/deployment.yaml").read_text()
+    with pytest.raises(ReleaseError, match=re.escape(refusal)):
+        targets.KubernetesTarget().deploy("staging", "")
+    assert (manifests.K8S / "staging/deployment.yaml").read_text() == before
+
+
+def test_the_kubernetes_target_refuses_committed_manifests_that_differ_from_the_pin(pinned: pins.Pin) -> None:
+    hpa = manifests.K8S / "staging/hpa.yaml"
+    hpa.write_text(hpa.read_text().replace("maxReplicas: 2", "maxReplicas: 20"))
+    with pytest.raises(ReleaseError, match=r"the committed manifests do not match the pin: .*hpa\.yaml"):
+        targets.KubernetesTarget().deploy("staging", "")
+
+
+def test_a_url_that_answers_nothing_fails_the_check(pinned: pins.Pin) -> None:
+    served = targets.Served("http://127.0.0.1:9", DIGEST, wait_s=0)  # port 9: discard, nothing listens
+    with pytest.raises(ReleaseError, match="did not answer with a model"):
+        deploy.outcome(served, pinned)

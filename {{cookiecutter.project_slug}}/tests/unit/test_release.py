@@ -462,7 +462,7 @@ def test_the_deploy_workflow_has_a_job_per_environment() -> None:
 
     workflow = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())
     jobs = {name: job for name, job in workflow["jobs"].items() if "environment" in job}
-    assert {job["environment"] for job in jobs.values()} == set(ENVIRONMENTS) == set(jobs)
+    assert {job["environment"]["name"] for job in jobs.values()} == set(ENVIRONMENTS) == set(jobs)
     assert {f"{e}{suffix}" for e in ENVIRONMENTS for suffix in ("", "_reviews")} == set(
         workflow["jobs"]["plan"]["outputs"]
     )

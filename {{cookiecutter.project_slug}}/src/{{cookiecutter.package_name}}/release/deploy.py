@@ -49,22 +49,26 @@ def build_pinned(pin: pins.Pin) -> str:
         return build(fetched(pin.source_commit, pin.model, Path(folder) / "model"), shadow)
 
 
-def served_sha256(url: str, attempts: int = 10) -> str:
-    for _ in range(attempts):
-        try:
-            with urllib.request.urlopen(f"{url}/metadata", timeout=10) as response:
-                return str(json.loads(response.read())["artifact"]["sha256"])
-        except OSError:
-            time.sleep(1)
-    raise ReleaseError(f"{url}/metadata did not answer")
+def served_sha256(url: str) -> str | None:
+    """The artifact sha256 that the URL's /metadata names, or None if it does not answer with one."""
+    try:
+        with urllib.request.urlopen(f"{url}/metadata", timeout=10) as response:
+            return str(json.loads(response.read())["artifact"]["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def outcome(served: Served, pin: pins.Pin) -> str:
-    """What the record says happened: "deployed" only once /metadata served the pin (else this raises)."""
+    """What the record says happened: "deployed" only once /metadata served the pin (else this raises).
+    The check waits up to served.wait_s for the pin to be served: a rollout or a GitOps sync takes time."""
     if not served.url:
         pushed = "@sha256:" in served.image
-        return f"image {'pushed' if pushed else 'built'}, not deployed: no runtime to check (see docs/deploy.md)"
-    sha256 = served_sha256(served.url)
+        return f"image {'pushed' if pushed else 'built'}, not deployed: {served.unchecked} (see docs/deploy.md)"
+    deadline = time.monotonic() + served.wait_s
+    while (sha256 := served_sha256(served.url)) != pin.model.artifact.sha256 and time.monotonic() < deadline:
+        time.sleep(2)
+    if sha256 is None:
+        raise ReleaseError(f"{served.url}/metadata did not answer with a model within {served.wait_s:.0f} s")
     if sha256 != pin.model.artifact.sha256:
         raise ReleaseError(f"{served.url} serves {sha256[:12]}, the pin says {pin.model.artifact.sha256[:12]}")
     return "deployed; /metadata matches the pin"
@@ -151,7 +155,8 @@ def deploy(environment: str, target: str, reviews: Path | None, push: bool = Tru
     if pin is None:
         raise ReleaseError(f"nothing is pinned in {environment}")
     change = promotion(environment)
-    served = TARGETS[target]().deploy(environment, build_pinned(pin))
+    chosen = TARGETS[target]()
+    served = chosen.deploy(environment, build_pinned(pin) if chosen.builds else "")
     url = served.url
     result = outcome(served, pin)
     pull_request, found = review_record(change, reviews)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -143,16 +144,27 @@ def push(image: str, registry: str) -> str:
         run([tool, "push", "--digestfile", str(digest_file), remote], "the push")
         digest = digest_file.read_text().strip()
     else:
-        run([tool, "push", remote], "the push")
-        digest = inspect(tool, remote)["RepoDigests"][0].split("@")[-1]
+        # docker prints "<tag>: digest: sha256:… size: …" last: the digest of the manifest the registry has.
+        pushed = re.findall(r"digest: (sha256:[0-9a-f]{64})", run([tool, "push", remote], "the push"))
+        if not pushed:
+            raise ReleaseError(f"the push of {remote} printed no digest")
+        digest = pushed[-1]
     return f"{remote.rsplit(':', 1)[0]}@{digest}"
 
 
-def main(*, bento_tag: str | None, base_image: str | None, registry: str | None) -> None:
-    """`image`: build the image of the built Bento (models/lineage.json names it); push it with --registry."""
+def main(*, bento_tag: str | None, base_image: str | None, registry: str | None, environment: str | None) -> None:
+    """`image`: build the image of the built Bento (models/lineage.json names it), or of ENV's pin (its
+    artifact fetched through DVC, as a deploy does); push it with --registry."""
     from ..pipeline.outputs import MODELS
     from ..serving.server import built_tag
 
+    if environment:
+        from . import deploy, pins
+
+        pin = pins.read(environment)
+        if pin is None:
+            raise ReleaseError(f"nothing is pinned in {environment}")
+        bento_tag = deploy.build_pinned(pin)
     image = build(bento_tag or built_tag(MODELS), base_image)
     print(f"image: {image}")
     if registry:

@@ -5,8 +5,9 @@ the gates compare the files with a fresh rendering of the pin (no kustomize bina
 GitOps controller syncs a plain folder. The shape is here, the sizes are params.yaml's `deploy` section.
 
 The Deployment names its image by digest once one is known (`make manifests ENV=<env> IMAGE=<repo>@sha256:…`
-after a push; deploy.yml does not push yet, docs/deploy.md); before that by the model's version tag,
-which the gates accept only together with the model identity the pin names (labels and annotations below).
+after a push, which the kubernetes deploy target does before it applies, release/targets.py); before that by
+the model's version tag, which the gates accept only together with the model identity the pin names
+(labels and annotations below).
 """
 
 from __future__ import annotations

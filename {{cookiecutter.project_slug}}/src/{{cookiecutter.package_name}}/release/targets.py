@@ -2,8 +2,10 @@
 
 `local` serves it on this machine (the tests use it); `image` builds the container image (and pushes
 it by digest with REGISTRY); `container` builds it, runs it with podman or docker on 127.0.0.1 and
-pushes it with REGISTRY. Kubernetes or BentoCloud: add a class with the same `deploy` method and list
-it in TARGETS.
+pushes it with REGISTRY; `kubernetes` takes an image already pushed by digest (IMAGE), renders the
+environment's manifests by that digest and applies them with kubectl (KUBECONFIG), or leaves the sync
+to Argo CD / Flux, and names the environment's URL (DEPLOY_URL) for the check. BentoCloud: add a class
+with the same `deploy` method and list it in TARGETS.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from pathlib import Path
 from typing import Protocol
 
 from ..contract.names import SERVICE_NAME
+from ..pipeline.params import load
 from ..serving import server
-from . import image
+from . import image, manifests, pins
 from .errors import ReleaseError
 
 STATE = Path(".deploy")
@@ -30,9 +33,13 @@ READY_TIMEOUT_S = 180.0
 class Served:
     url: str  # '' where there is nothing to check
     image: str = ""  # the image by digest (pushed) or by local ID, where there is one
+    unchecked: str = "no runtime to check"  # why nothing is checked, when url is ''
+    wait_s: float = 10.0  # how long /metadata may take to serve the pin (a GitOps sync takes longer)
 
 
 class Target(Protocol):
+    builds: bool  # whether the deploy builds the pin's Bento here first (kubernetes takes a pushed image)
+
     def deploy(self, environment: str, bento_tag: str) -> Served:
         """Make the Bento serve the environment; say where and with which image."""
         ...
@@ -56,6 +63,8 @@ def undeploy(*, environment: str) -> None:
 
 class LocalTarget:
     """Serve the Bento on 127.0.0.1, replacing what served the environment before (stopped by PID)."""
+
+    builds = True
 
     def deploy(self, environment: str, bento_tag: str) -> Served:
         undeploy(environment=environment)
@@ -82,12 +91,16 @@ def built_image(bento_tag: str) -> tuple[str, str]:
 class ImageTarget:
     """Build the image and, with REGISTRY, push it by digest; nothing serves it here, so nothing is checked."""
 
+    builds = True
+
     def deploy(self, environment: str, bento_tag: str) -> Served:
         return Served("", built_image(bento_tag)[1])
 
 
 class ContainerTarget:
     """Run the image with podman or docker on 127.0.0.1, replacing the environment's earlier container."""
+
+    builds = True
 
     def deploy(self, environment: str, bento_tag: str) -> Served:
         name, reference = built_image(bento_tag)
@@ -123,4 +136,51 @@ def wait_ready(engine: str, container: str, url: str) -> None:
     raise ReleaseError(f"{url}/readyz did not answer 200 within {READY_TIMEOUT_S:.0f} s")
 
 
-TARGETS: dict[str, type[Target]] = {"local": LocalTarget, "image": ImageTarget, "container": ContainerTarget}
+class KubernetesTarget:
+    """The image pushed by digest (IMAGE), in the environment's manifests rendered by that digest.
+
+    The committed deploy/k8s/<env>/ carry the pin's version tag (the digest exists only after the merge's
+    build): they must equal a rendering of the pin, and the folder is re-rendered here with the digest
+    in place of the tag, which is all that differs. With KUBECONFIG, kubectl applies it and waits for the
+    rollout; without, Argo CD or Flux syncs deploy/k8s/ and the check waits for DEPLOY_URL to serve the pin.
+    """
+
+    builds = False
+
+    def deploy(self, environment: str, bento_tag: str) -> Served:
+        reference = os.environ.get("IMAGE", "")
+        pin = pins.read(environment)
+        if pin is None:
+            raise ReleaseError(f"nothing is pinned in {environment}")
+        if "@sha256:" not in reference:
+            raise ReleaseError("TARGET=kubernetes deploys a pushed image: give IMAGE=<repository>@sha256:<digest> "
+                               "(`make image ENV=<env> REGISTRY=<registry>` prints it)")  # fmt: skip
+        folder = manifests.K8S / environment
+        committed = {path: path.read_text() for path in sorted(folder.glob("*.yaml"))}
+        problems = manifests.disagreements(environment, pin, committed)
+        if problems:
+            raise ReleaseError(f"the committed manifests do not match the pin: {problems[0]}")
+        url = os.environ.get("DEPLOY_URL", "").rstrip("/")
+        kubeconfig = os.environ.get("KUBECONFIG", "")
+        if kubeconfig and not url:  # refused before anything changes: a rollout nobody can check
+            raise ReleaseError("KUBECONFIG is set but DEPLOY_URL is not: name the environment's URL, "
+                               "so that the deploy can check it serves the pin")  # fmt: skip
+        startup_s = float(load("deploy")["startup_seconds"])
+        wait = os.environ.get("DEPLOY_WAIT_SECONDS") or str(startup_s)
+        if not wait.replace(".", "", 1).isdigit():
+            raise ReleaseError(f"DEPLOY_WAIT_SECONDS must be a number of seconds, not {wait!r}")
+        manifests.write_pin(pin, reference)
+        if kubeconfig:
+            image.run(["kubectl", "apply", "--filename", f"{folder}/"], "kubectl apply")
+            image.run(["kubectl", "rollout", "status", f"deployment/{SERVICE_NAME}-{environment}",
+                       f"--timeout={startup_s:.0f}s"], "kubectl rollout status")  # fmt: skip
+        why = "no cluster credential (KUBE_CONFIG secret) and no DEPLOY_URL variable in the environment"
+        return Served(url, reference, unchecked=why, wait_s=float(wait))
+
+
+TARGETS: dict[str, type[Target]] = {
+    "local": LocalTarget,
+    "image": ImageTarget,
+    "container": ContainerTarget,
+    "kubernetes": KubernetesTarget,
+}
