@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,16 +68,8 @@ def from_source(baked: project.Project) -> Iterator[tuple[str, int]]:
     port = servers.free_port()
     target = f"{project.PACKAGE}.serving.service:PredictionService"
     cmd = [baked.python, "-m", "bentoml", "serve", target, "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(
-        cmd, cwd=baked.path, env=baked.env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        servers.wait_for_200(process, f"{url}/readyz")
-        yield f"{url}/predict", process.pid
-    finally:
-        servers.stop(process)
+    with serving.running(cmd, baked.path, baked.env, port) as served:
+        yield served
 
 
 def measure(

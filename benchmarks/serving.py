@@ -68,10 +68,16 @@ def serving(name: str, project: Project) -> Iterator[tuple[str, int]]:
         env["OMP_NUM_THREADS"] = "1"  # one OpenMP thread per worker, a worker per core
     if name == "bento-logged":
         env["REQUEST_LOG"] = str(project.path / "build/bench-requests")
+    with running(server_command(name, project, port), project.path, env, port) as served:
+        yield served
+
+
+@contextmanager
+def running(cmd: list[str], cwd: Path, env: dict[str, str], port: int) -> Iterator[tuple[str, int]]:
+    """A server started by `cmd` in its own process group: its /predict URL and PID once /readyz answers."""
     process = subprocess.Popen(
-        server_command(name, project, port), cwd=project.path, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        cmd, cwd=cwd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         servers.wait_for_200(process, f"{url}/readyz")
