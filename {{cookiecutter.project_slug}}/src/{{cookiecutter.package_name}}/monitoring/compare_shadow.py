@@ -27,15 +27,7 @@ class ShadowError(ValueError):
 
 
 def instant(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ShadowError(f"{text!r} is not an ISO 8601 time (e.g. 2026-11-22T10:00:00+00:00)") from None
-    if value.tzinfo is None:
-        raise ShadowError(f"{text!r} has no time zone; add one (+00:00)")
-    return value
+    return None if text is None else traffic.instant(text)
 
 
 def shadowed(served: pd.DataFrame) -> pd.DataFrame:

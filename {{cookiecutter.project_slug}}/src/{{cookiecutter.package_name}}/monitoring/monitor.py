@@ -128,12 +128,9 @@ def report(result: dict[str, Any], window: str, figures: list[str]) -> str:
 def window(since: str | None, until: str | None, hours: float) -> tuple[datetime, datetime]:
     def parse(text: str) -> datetime:
         try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise SystemExit(f"monitor: {text!r} is not an ISO 8601 time (e.g. 2026-11-22T10:00:00+00:00)") from None
-        if value.tzinfo is None:
-            raise SystemExit(f"monitor: {text!r} has no time zone; add one (+00:00)")
-        return value
+            return traffic.instant(text)
+        except traffic.TrafficError as error:
+            raise SystemExit(f"monitor: {error}") from None
 
     end = parse(until) if until else datetime.now(UTC)
     return (parse(since) if since else end - timedelta(hours=hours)), end

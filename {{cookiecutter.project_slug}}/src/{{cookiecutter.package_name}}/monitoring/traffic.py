@@ -16,6 +16,17 @@ class TrafficError(ValueError):
     """The log or the labels cannot be read; the message names the file and the problem."""
 
 
+def instant(text: str) -> datetime:
+    """A window's edge as given on the command line: ISO 8601 with a time zone (the log's times are UTC)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise TrafficError(f"{text!r} is not an ISO 8601 time (e.g. 2026-11-22T10:00:00+00:00)") from None
+    if value.tzinfo is None:
+        raise TrafficError(f"{text!r} has no time zone; add one (+00:00)")
+    return value
+
+
 def read(folder: Path, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:
     """Every logged row with `since <= time < until`: its features, prediction, model, request id and row."""
     if not folder.is_dir():
