@@ -172,3 +172,12 @@ def test_labels_without_the_target_column_are_refused_naming_it(tmp_path: Path) 
     (tmp_path / "labels.csv").write_text("request_id,other\nr1,x\n")
     with pytest.raises(traffic.TrafficError, match=f"needs the columns request_id and {TARGET}"):
         traffic.join_labels(pd.DataFrame({"request_id": ["r1"], "row": [0]}), tmp_path / "labels.csv")
+
+
+def test_classes_a_csv_reads_as_numbers_are_counted_as_their_categories() -> None:
+    """An adopted table with classes 0 and 1: the training file reads them as numbers, the contract names them
+    "0" and "1", and served predictions arrive as numbers again (as 1.0 beside a missing one)."""
+    reference = drift.spec(pd.Series([0, 1, 1, 0]), ("0", "1"), bins=10)
+    assert reference["shares"] == [0.5, 0.5, 0.0]
+    assert drift.shares(reference, pd.Series([1.0, 0.0, None, 1.0])) == [0.25, 0.5, 0.25]
+    assert drift.shares(reference, pd.Series(["1", "0", "0", "1"])) == [0.5, 0.5, 0.0]
