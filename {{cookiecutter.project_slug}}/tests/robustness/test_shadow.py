@@ -41,7 +41,10 @@ def shadowed(bento_tag: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     # int(frame) raises TypeError on every call: a model that loads, verifies and never scores.
     joblib.dump(Pipeline([("broken", FunctionTransformer(int)), ("model", model)]), folder / ARTIFACT_FILE)
     sha = sha256_file(folder / ARTIFACT_FILE)
-    (folder / LINEAGE_FILE).write_text(json.dumps(lineage | {"artifact": {"file": ARTIFACT_FILE, "sha256": sha}}))
+    # Its own artifact, so not the trained model's fast path: the record names none (a shadow scores by its pipeline).
+    record = {k: v for k, v in lineage.items() if k != "fast_path"}
+    record["artifact"] = {"file": ARTIFACT_FILE, "sha256": sha}
+    (folder / LINEAGE_FILE).write_text(json.dumps(record))
     cmd = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "build", "--shadow", str(folder)]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     tag = f"{bento_tag}-shadow-{model_version(sha)}"
