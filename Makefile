@@ -30,7 +30,7 @@ setup: $(VENV)/.synced ## Install the template's development environment (cookie
 system-packages: ## Install the Debian packages the tests start for real (podman, a registry, ...), when missing
 	bash .ci/system-packages
 
-test: setup system-packages ## Run every template test, the end-to-end bake included (about an hour on 2 cores)
+test: setup system-packages ## Run every template test, the end-to-end bake included (about 50 min on 2 cores)
 	$(VENV)/bin/pytest
 
 test-fast: setup ## Run the template tests without the end-to-end bake (under a minute)
