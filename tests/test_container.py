@@ -27,7 +27,7 @@ import pytest
 from . import runtimes
 from .conftest import make
 from .github import GitHub
-from .servers import free_port, http
+from .servers import free_port, http, wait_for_200
 from .workflow_runner import ACTIONS, Job, for_project
 
 pytestmark = pytest.mark.e2e
@@ -175,14 +175,10 @@ def registry(tmp_path_factory: pytest.TempPathFactory, engine: dict[str, str]) -
     log = (root / "log").open("wb")
     process = subprocess.Popen(["docker-registry", "serve", str(root / "config.yml")], stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://{address}/v2/", timeout=2).close()
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, (root / "log").read_text()
-                time.sleep(0.2)
+        try:
+            wait_for_200(process, f"http://{address}/v2/", timeout=30)
+        except Exception as error:
+            pytest.fail(f"{error}\n{(root / 'log').read_text()}")
         yield address, engine | {"CONTAINERS_REGISTRIES_CONF": str(root / "registries.conf")}
     finally:
         process.terminate()
@@ -257,14 +253,7 @@ def wrong_model(tmp_path: Path) -> Iterator[str]:
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/metadata", timeout=2).close()
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.2)
+        wait_for_200(process, f"{url}/metadata", timeout=30)
         yield url
     finally:
         process.terminate()
