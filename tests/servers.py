@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +41,31 @@ def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+@contextmanager
+def bento(project: Path, env: dict[str, str], tag: str, log: Path) -> Iterator[str]:
+    """The Bento `tag` served from the baked project on 127.0.0.1 (its output in `log`): its URL.
+
+    Stopped by its PID (SIGTERM: each worker runs its shutdown hooks) and checked gone afterwards.
+    """
+    port = free_port()
+    cmd = ["uv", "run", "--no-sync", "bentoml", "serve", tag, "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            cmd, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for_200(process, f"{url}/readyz")
+        except RuntimeError as error:
+            raise AssertionError(f"the Bento did not start: {error}\n{log.read_text()[-4000:]}") from None
+        yield url
+    finally:
+        stop(process)
+    try:
+        os.killpg(process.pid, 0)
+    except ProcessLookupError:
+        return  # nothing of the server is left
+    raise AssertionError(f"the Bento's process group {process.pid} outlived stop()")

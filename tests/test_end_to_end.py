@@ -11,7 +11,6 @@ Bento served over HTTP on 127.0.0.1, started and stopped by this test.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -102,24 +101,8 @@ def test_pre_commit_passes_and_rejects_data_in_git(pipeline: tuple[Path, dict[st
 def server(pipeline: tuple[Path, dict[str, str]], bento: str) -> Iterator[str]:
     """The built Bento served on 127.0.0.1; stopped by its PID (and its process group) afterwards."""
     project, env = pipeline
-    port = servers.free_port()
-    cmd = ["uv", "run", "--no-sync", "bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
-    log = project.parent / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            cmd, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            servers.wait_for_200(process, f"{url}/readyz")
-        except RuntimeError as error:
-            pytest.fail(f"the Bento did not start: {error}\n{log.read_text()[-4000:]}")
+    with servers.bento(project, env, bento, project.parent / "serve.log") as url:
         yield url
-    finally:
-        servers.stop(process)
-    with pytest.raises(ProcessLookupError):
-        os.killpg(process.pid, 0)  # nothing of the server is left
 
 
 def test_predict_matches_the_offline_model_on_held_out_rows(pipeline: tuple[Path, dict[str, str]], server: str) -> None:

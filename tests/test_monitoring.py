@@ -3,25 +3,30 @@ Then monitor.yml, run by the faithful runner for manual dispatches, turns a fail
 pull request (or, with no new labelled data, one issue) through the recorded `gh`, and never a second.
 
 What needs a served Bento (the request log written under load, /metrics, replayed traffic judged by
-the monitor) is the generated project's own acceptance and robustness stages, which
+the monitor) is mostly the generated project's own acceptance and robustness stages, which
 test_end_to_end.py (`make test`), test_workflows.py (ci.yml's acceptance job) and test_robustness.py
 run. Here: the make target as a team's cron job calls it, on a log in the format the service writes,
-without a server.
+and the request log of a served Bento written to an S3 bucket (moto's server) through an outage.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from . import servers
 from .github import GitHub
+from .stack import CREDENTIALS, REGION, credential_arguments, s3_server
 from .workflow_runner import JobResult, for_project
 
 pytestmark = pytest.mark.e2e
@@ -150,3 +155,69 @@ def test_monitor_workflow_opens_one_retraining_pull_request_or_one_issue(
     assert [c["args"][:4] for c in unlabelled.calls()][1] == ["api", "--method", "POST", "repos/team/model/issues"]
     branches = subprocess.run(["git", "branch", "--list", "retrain/*"], cwd=clone, capture_output=True, text=True)
     assert len(branches.stdout.split()) == 1  # the one pull request's branch; the issue made none
+
+
+def test_the_served_request_log_reaches_an_s3_bucket_through_an_outage_and_make_monitor_reads_it(
+    trained: tuple[Path, dict[str, str]], bento: str, tmp_path: Path
+) -> None:
+    """REQUEST_LOG=s3://… against an S3-compatible server (moto), the bucket missing at first: every answer
+    is a 200, the failure is counted and told once per worker, the spooled files arrive once the bucket
+    exists, and the last ones when the server stops. Copied back (boto3, as `aws s3 sync` would), the
+    log passes `make monitor`.
+
+    Kinder than a team's store: loopback without TLS, any keys accepted, no eventual listing delays.
+    """
+    import boto3
+
+    project, env = trained
+    rows = pd.read_csv(project / "data/prepared/train.csv")[FEATURES].head(200)
+    bodies = [{"records": json.loads(rows.iloc[i : i + 10].to_json(orient="records"))} for i in range(0, 200, 10)]
+    with s3_server(tmp_path) as endpoint:
+        bucket = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **credential_arguments())
+        serving = {**env, **CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": endpoint,
+                   "REQUEST_LOG": "s3://team-logs/penguin-species/production", "REQUEST_LOG_ROTATE_S": "1",
+                   "REQUEST_LOG_SPOOL": str(tmp_path / "spool")}  # fmt: skip
+        log = tmp_path / "serve.log"
+        with servers.bento(project, serving, bento, log) as url:
+
+            def send(first: int, last: int) -> list[int]:
+                return [request(url, bodies[i], f"req-{i}") for i in range(first, last)]
+
+            assert send(0, 10) == [200] * 10  # no bucket yet
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and upload_failures(url) == 0:
+                time.sleep(0.5)
+            assert upload_failures(url) > 0, "the failing uploads are counted on /metrics"
+            bucket.create_bucket(Bucket="team-logs")
+            assert send(10, 20) == [200] * 10
+        told = [x for x in log.read_text().splitlines() if "request log: cannot upload to s3://team-logs/" in x]
+        assert 1 <= len(told) <= (len(os.sched_getaffinity(0)) or 1), told  # once per worker, not per retry
+        assert "NoSuchBucket" in told[0]
+        assert not list((tmp_path / "spool").glob("*")), "shipped files leave the spool; the last at shutdown"
+        copy = tmp_path / "copy"
+        copy.mkdir()
+        pages = bucket.get_paginator("list_objects_v2").paginate(
+            Bucket="team-logs", Prefix="penguin-species/production/"
+        )
+        for key in [item["Key"] for page in pages for item in page.get("Contents", [])]:
+            bucket.download_file("team-logs", key, str(copy / key.rsplit("/", 1)[-1]))
+    lines = [json.loads(x) for path in copy.glob("requests-*.jsonl") for x in path.read_text().splitlines()]
+    assert sorted({x["request_id"] for x in lines}) == sorted(f"req-{i}" for i in range(20))
+    assert len(lines) == 200
+    judged = monitor(project, env, copy)
+    assert judged.returncode == 0, judged.stdout + judged.stderr
+    assert "200 served rows" in (project / "build/monitor/report.md").read_text()
+
+
+def request(url: str, body: dict[str, object], request_id: str) -> int:
+    data = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", "X-Request-Id": request_id}
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/predict", data, headers), timeout=30) as answer:
+        return int(answer.status)
+
+
+def upload_failures(url: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as answer:
+        text = answer.read().decode()
+    found = [x for x in text.splitlines() if x.startswith("model_request_log_upload_failures_total")]
+    return float(found[0].split()[-1]) if found else 0.0

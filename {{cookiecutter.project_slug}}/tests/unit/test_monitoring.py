@@ -51,7 +51,7 @@ def test_a_setting_the_log_cannot_use_is_refused_naming_the_variable(
 
 
 def settings(folder: Path, **changes: Any) -> config.LogConfig:
-    base = {"folder": folder, "sample": 1.0, "sensitive": "drop", "hash_key": b"", "rotate_bytes": 10**6,
+    base = {"folder": folder, "store": None, "spool_bytes": 10**9, "sample": 1.0, "sensitive": "drop", "hash_key": b"", "rotate_bytes": 10**6,
             "rotate_seconds": 3600.0, "retain_days": 30.0, "queue_requests": 1000}  # fmt: skip
     return config.LogConfig(**(base | changes))
 

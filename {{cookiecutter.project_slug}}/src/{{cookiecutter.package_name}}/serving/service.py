@@ -10,6 +10,7 @@ server with one line.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -157,6 +158,11 @@ class PredictionService:
         )
         # Metrics, the request log and the shadow challenger, which scores in the log's thread (monitoring/live/).
         self.observe = Observer(self.lineage, shadow=packed(SHADOW_MODEL_NAME))
+
+    @bentoml.on_shutdown
+    async def close_request_log(self) -> None:
+        """A stopping worker (a rollout, a scale-down) writes what its request log holds and ships its last file."""
+        await asyncio.to_thread(self.observe.close)
 
     async def answer(self, records: list[Any], request_id: str | None = None) -> list[Any]:
         """The model's answers to validated records; concurrent requests share one predict call (batching.py)."""

@@ -1,4 +1,4 @@
-"""The model's metrics on /metrics, beside BentoML's: rejections, unseen categories, predictions, identity, log drops.
+"""The model's metrics on /metrics, beside BentoML's: rejections, unseen categories, predictions, identity, the log's losses.
 
 BentoML runs several workers and serves /metrics from prometheus_client's multiprocess files, whose folder
 (PROMETHEUS_MULTIPROC_DIR) it sets for each worker. prometheus_client reads that variable when it is first
@@ -34,6 +34,9 @@ class ModelMetrics:
         )  # fmt: skip
         self.log_dropped = prom.Counter(
             "model_request_log_dropped_rows", "Rows the request log could not record, by the reason", ["reason"]
+        )
+        self.log_upload_failures = prom.Counter(
+            "model_request_log_upload_failures", "Uploads of a request log file to its object store that failed"
         )
         # The shadow challenger (shadow.py): rows it scored, rows it failed, and which model it is.
         self.shadow_scored = prom.Counter("model_shadow_scored_rows", "Logged rows the shadow model scored")

@@ -37,6 +37,11 @@ class Observer:
         self.log = RequestLog(settings, self.metrics, sha, challenger) if settings.folder is not None else None
         self.context = bentoml.Context()  # reads the current request's context variables
 
+    def close(self) -> None:
+        """At the worker's shutdown: the request log writes what it holds and ships its last file."""
+        if self.log is not None:
+            self.log.close()
+
     def __call__(
         self, rows: list[dict[str, Any]], answers: list[Any], started: float, request_id: str | None = None
     ) -> None:
