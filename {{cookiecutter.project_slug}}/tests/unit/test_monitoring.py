@@ -12,7 +12,15 @@ import pandas as pd
 import pytest
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.package_name }}.contract.schema import CATEGORICAL, EXAMPLE, FEATURE_NAMES, NUMERIC, TARGET, value_range
+from {{ cookiecutter.package_name }}.contract.schema import (
+    CATEGORICAL,
+    CLASSIFICATION,
+    EXAMPLE,
+    FEATURE_NAMES,
+    NUMERIC,
+    TARGET,
+    value_range,
+)
 from {{ cookiecutter.package_name }}.monitoring import monitor, traffic
 from {{ cookiecutter.package_name }}.monitoring.live import config, middleware, requestlog
 from {{ cookiecutter.package_name }}.monitoring.live.metrics import worker_metrics
@@ -166,6 +174,31 @@ def test_live_metrics_worse_than_evaluation_are_decay_overall_and_per_slice() ->
     assert any(f.startswith(f"{metric} decayed (overall)") for f in failures), failures
     if CATEGORICAL:
         assert any(f"({CATEGORICAL[0]}=" in f for f in failures), failures
+
+
+def test_live_roc_auc_comes_from_the_logged_probabilities_and_matches_scikit_learn() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    served = sample(400, 3)
+    if not CLASSIFICATION:
+        assert "roc_auc" not in monitor.live_metrics(served[TARGET], served[TARGET])
+        return
+    classes = sorted({str(v) for v in served[TARGET]})
+    rng = np.random.default_rng(0)
+    matrix = rng.dirichlet(np.ones(len(classes)), len(served))
+    logged = pd.Series([dict(zip(classes, row, strict=True)) for row in matrix.tolist()])
+    predicted = pd.Series([classes[i] for i in matrix.argmax(axis=1)])
+    live = monitor.live_metrics(served[TARGET], predicted, logged)
+    labels = served[TARGET].astype(str)
+    expected = (
+        roc_auc_score(labels == classes[1], matrix[:, 1])
+        if len(classes) == 2
+        else roc_auc_score(labels, matrix, multi_class="ovr", labels=classes)
+    )
+    assert live["roc_auc"] == round(float(expected), 6)
+    assert "roc_auc" not in monitor.live_metrics(served[TARGET], predicted)  # nothing logged to rank by
+    one_class = pd.Series([classes[0]] * len(served))
+    assert "roc_auc" not in monitor.live_metrics(one_class, predicted, logged)  # undefined: left out, no error
 
 
 def test_labels_without_the_target_column_are_refused_naming_it(tmp_path: Path) -> None:

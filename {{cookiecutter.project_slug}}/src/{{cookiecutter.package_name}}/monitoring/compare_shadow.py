@@ -79,8 +79,8 @@ def compare(rows: pd.DataFrame) -> dict[str, Any]:
 def judge(scored: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Both models' live metrics on the same labelled rows."""
     return {
-        "served": live_metrics(scored["label"], scored["prediction"]),
-        "shadow": live_metrics(scored["label"], scored["shadow_prediction"]),
+        "served": live_metrics(scored["label"], scored["prediction"], scored.get("probabilities")),
+        "shadow": live_metrics(scored["label"], scored["shadow_prediction"], scored.get("shadow_probabilities")),
     }
 
 

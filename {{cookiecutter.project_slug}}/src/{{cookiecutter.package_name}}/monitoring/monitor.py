@@ -16,29 +16,30 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
 from ..contract.dataset import DATASET
-from ..contract.schema import CATEGORICAL, CLASSIFICATION, FEATURE_NAMES
+from ..contract.schema import CATEGORICAL, FEATURE_NAMES, TARGET, TASK, allowed_values
 from ..pipeline import drift, params
+from ..pipeline.evaluate import metric_values
 from . import plots, traffic
 
 PROFILE = Path("models/training_profile.json")
 EVALUATION = Path("reports/metrics.json")
 
 
-def live_metrics(actual: pd.Series, predicted: pd.Series) -> dict[str, float]:
-    """The evaluate stage's metrics on labelled traffic (roc_auc aside: it needs every class present)."""
-    if CLASSIFICATION:
-        values = {
-            "accuracy": skm.accuracy_score(actual.astype(str), predicted.astype(str)),
-            "f1_macro": skm.f1_score(actual.astype(str), predicted.astype(str), average="macro"),
-        }
-    else:
-        a, p = actual.astype(float), predicted.astype(float)
-        values = {"rmse": float(np.sqrt(skm.mean_squared_error(a, p))), "mae": skm.mean_absolute_error(a, p),
-                  "r2": skm.r2_score(a, p)}  # fmt: skip
-    return {name: round(float(v), 6) for name, v in values.items()}
+def live_metrics(actual: pd.Series, predicted: pd.Series, probabilities: pd.Series | None = None) -> dict[str, float]:
+    """The evaluate stage's metrics on labelled traffic; roc_auc too from the logged class probabilities."""
+    classes, matrix = None, None
+    if probabilities is not None and len(probabilities) and probabilities.map(lambda p: isinstance(p, dict)).all():
+        classes = [str(c) for c in probabilities.iloc[0]]  # the model's order, as the service logged it
+        matrix = np.array([[float(p.get(c, np.nan)) for c in classes] for p in probabilities])
+        if np.isnan(matrix).any():  # rows of another model's classes: no common ranking
+            classes, matrix = None, None
+    elif TASK == "binary":  # no probabilities logged: the model's order is scikit-learn's, sorted (numbers as numbers)
+        values = list(allowed_values(TARGET) or sorted(set(actual.astype(str)) | set(predicted.astype(str))))
+        numeric = all(v.lstrip("-").replace(".", "", 1).isdigit() for v in values)
+        classes = sorted(values, key=float) if numeric else sorted(values)
+    return metric_values(actual, predicted, matrix, classes)
 
 
 def decay(
@@ -83,12 +84,12 @@ def check(
         labelled = served.dropna(subset=["label"])
         result["labelled"] = len(labelled)
         if len(labelled) >= settings["min_rows"]:
-            rows = decay(live_metrics(labelled["label"], labelled["prediction"]), evaluation, gated,
-                         settings["max_decay"], "overall")  # fmt: skip
+            rows = decay(live_metrics(labelled["label"], labelled["prediction"], labelled.get("probabilities")),
+                         evaluation, gated, settings["max_decay"], "overall")  # fmt: skip
             for name in (n for n in CATEGORICAL if n in watched):
                 for value, part in labelled.groupby(name, dropna=False):
                     if len(part) >= settings["min_slice_rows"]:
-                        live = live_metrics(part["label"], part["prediction"])
+                        live = live_metrics(part["label"], part["prediction"], part.get("probabilities"))
                         rows += decay(live, evaluation, gated, settings["max_decay"], f"{name}={value}")
             result["decay"] = rows
             for row in rows:

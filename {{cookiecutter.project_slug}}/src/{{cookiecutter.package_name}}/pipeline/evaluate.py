@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -24,37 +25,56 @@ def score(model: Any, frame: pd.DataFrame) -> tuple[dict[str, float], dict[str, 
     if CLASSIFICATION:
         probabilities = model.predict_proba(features)
         classes = [str(c) for c in model.classes_]
+        labels = actual.astype(str).to_numpy()
         if TASK == "binary":  # the positive class is the second one; its probability ranks the rows
-            positive = probabilities[:, 1]
-            fpr, tpr, _ = skm.roc_curve(actual, positive, pos_label=classes[1])
-            values = {
-                "accuracy": skm.accuracy_score(actual, predicted),
-                "f1": skm.f1_score(actual, predicted, pos_label=classes[1]),
-                "precision": skm.precision_score(actual, predicted, pos_label=classes[1], zero_division=0),
-                "recall": skm.recall_score(actual, predicted, pos_label=classes[1]),
-                "roc_auc": skm.roc_auc_score(actual == classes[1], positive),
-            }
+            fpr, tpr, _ = skm.roc_curve(labels, probabilities[:, 1], pos_label=classes[1])
         else:
-            onehot = label_binarize(actual, classes=classes)
+            onehot = label_binarize(labels, classes=classes)
             fpr, tpr, _ = skm.roc_curve(onehot.ravel(), probabilities.ravel())  # micro-average over classes
-            values = {
-                "accuracy": skm.accuracy_score(actual, predicted),
-                "f1_macro": skm.f1_score(actual, predicted, average="macro"),
-                "roc_auc": skm.roc_auc_score(actual, probabilities, multi_class="ovr", labels=classes),
-            }
         plots = {
             "confusion.csv": pd.DataFrame({"actual": actual.to_numpy(), "predicted": predicted}),
             "roc.csv": pd.DataFrame({"fpr": fpr, "tpr": tpr}),
         }
-    else:
-        residual = actual.to_numpy() - predicted
+        return metric_values(actual, predicted, probabilities, classes), plots
+    residual = actual.to_numpy() - predicted
+    plots = {"residuals.csv": pd.DataFrame({"predicted": predicted, "residual": residual})}
+    return metric_values(actual, predicted), plots
+
+
+def metric_values(
+    actual: Any, predicted: Any, probabilities: np.ndarray | None = None, classes: list[str] | None = None
+) -> dict[str, float]:
+    """The task's metrics for labels and answers: what this stage reports, and `make monitor` on live traffic.
+
+    Classes compare as text (a CSV may read them as numbers). `probabilities` (a column per class, in
+    `classes`' order; the second is a binary task's positive class) give roc_auc, which is left out
+    without them or when the labels hold a single class.
+    """
+    if not CLASSIFICATION:
+        a, p = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+        values = {"rmse": float(np.sqrt(skm.mean_squared_error(a, p))), "mae": skm.mean_absolute_error(a, p),
+                  "r2": skm.r2_score(a, p)}  # fmt: skip
+        return {name: round(float(v), 6) for name, v in values.items()}
+    a, p = np.asarray(actual).astype(str), np.asarray(predicted).astype(str)
+    if TASK == "binary":
+        assert classes is not None, "a binary task's metrics name its positive class"
+        positive = classes[1]
         values = {
-            "rmse": float(np.sqrt(skm.mean_squared_error(actual, predicted))),
-            "mae": skm.mean_absolute_error(actual, predicted),
-            "r2": skm.r2_score(actual, predicted),
+            "accuracy": skm.accuracy_score(a, p),
+            "f1": skm.f1_score(a, p, pos_label=positive, zero_division=0),
+            "precision": skm.precision_score(a, p, pos_label=positive, zero_division=0),
+            "recall": skm.recall_score(a, p, pos_label=positive, zero_division=0),
         }
-        plots = {"residuals.csv": pd.DataFrame({"predicted": predicted, "residual": residual})}
-    return {name: round(float(v), 6) for name, v in values.items()}, plots
+    else:
+        values = {"accuracy": skm.accuracy_score(a, p), "f1_macro": skm.f1_score(a, p, average="macro")}
+    if probabilities is not None and classes is not None and len(set(a)) > 1:
+        with contextlib.suppress(ValueError):  # a class of the model absent from these labels: no one-vs-rest
+            values["roc_auc"] = (
+                skm.roc_auc_score(a == classes[1], probabilities[:, 1])
+                if TASK == "binary"
+                else skm.roc_auc_score(a, probabilities, multi_class="ovr", labels=classes)
+            )
+    return {name: round(float(v), 6) for name, v in values.items()}
 
 
 def gate(values: dict[str, float], thresholds: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
