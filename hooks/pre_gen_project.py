@@ -27,7 +27,7 @@ CHOICES = {
 # of the same name would shadow one. tests/test_answers.py checks every import of a bake is listed here or
 # is in the standard library, which is refused too (sys.stdlib_module_names).
 DEPENDENCIES = {
-    "bentoml", "cruft", "dvc", "hypothesis", "joblib", "kubernetes_validate", "matplotlib", "mlflow", "mypy",
+    "bentoml", "boto3", "botocore", "cruft", "dvc", "hypothesis", "joblib", "kubernetes_validate", "matplotlib", "mlflow", "mypy",
     "numpy", "pandas", "pandera", "pre_commit", "prometheus_client", "psutil", "pyarrow", "pydantic", "pyspark",
     "pytest", "pytest_benchmark", "ruff", "schemathesis", "scipy", "sklearn", "starlette", "threadpoolctl",
     "yaml", "tests", "test",
