@@ -201,6 +201,19 @@ def test_live_roc_auc_comes_from_the_logged_probabilities_and_matches_scikit_lea
     assert "roc_auc" not in monitor.live_metrics(one_class, predicted, logged)  # undefined: left out, no error
 
 
+def test_a_window_of_one_class_only_is_scored_not_refused() -> None:
+    """A quiet day when nobody churned: labels and answers hold only the first class of the contract."""
+    if not CLASSIFICATION:
+        assert set(monitor.live_metrics(pd.Series([1.0, 2.0]), pd.Series([1.0, 2.5]))) == {"rmse", "mae", "r2"}
+        return
+    first = sorted({str(v) for v in sample(400, 4)[TARGET]})[0]
+    only = pd.Series([first] * 40)
+    live = monitor.live_metrics(only, only)
+    assert live["accuracy"] == 1.0
+    if "f1" in live:  # binary: the positive class is absent from both, so it has no hits
+        assert live["f1"] == live["precision"] == live["recall"] == 0.0
+
+
 def test_labels_without_the_target_column_are_refused_naming_it(tmp_path: Path) -> None:
     (tmp_path / "labels.csv").write_text("request_id,other\nr1,x\n")
     with pytest.raises(traffic.TrafficError, match=f"needs the columns request_id and {TARGET}"):

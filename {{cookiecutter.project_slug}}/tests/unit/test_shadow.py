@@ -18,7 +18,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, sha256_file
-from {{ cookiecutter.package_name }}.contract.schema import CLASSIFICATION, EXAMPLE, TARGET
+from {{ cookiecutter.package_name }}.contract.schema import CLASSIFICATION, EXAMPLE, TARGET, allowed_values
 from {{ cookiecutter.package_name }}.monitoring import compare_shadow
 from {{ cookiecutter.package_name }}.monitoring.live import requestlog
 from {{ cookiecutter.package_name }}.monitoring.live.metrics import worker_metrics
@@ -28,7 +28,11 @@ from tests.unit.test_monitoring import Answer, settings, wait_for
 from tests.unit.test_release import History, history, lineage, pin, promoted, verdicts  # noqa: F401  # history: a fixture
 
 LABEL = EXAMPLE[TARGET]  # a value of the target: a class, or a number
-OTHER: Any = "not-" + str(LABEL) if CLASSIFICATION else float(LABEL) + 0.5
+# Another answer the model could give: a second class of the contract (metrics name the positive class,
+# so an invented one would not do), or a value off by 0.5.
+OTHER: Any = (
+    next(c for c in allowed_values(TARGET) or () if c != str(LABEL)) if CLASSIFICATION else float(LABEL) + 0.5
+)
 
 
 class Constant:

@@ -58,12 +58,14 @@ def metric_values(
     a, p = np.asarray(actual).astype(str), np.asarray(predicted).astype(str)
     if TASK == "binary":
         assert classes is not None, "a binary task's metrics name its positive class"
-        positive = classes[1]
+        # The positive class by `labels=`, not `pos_label=`: a window or slice where neither the labels
+        # nor the answers hold it (a quiet day with no churn) scores 0 instead of raising.
+        positive = {"labels": [classes[1]], "average": "macro", "zero_division": 0}
         values = {
             "accuracy": skm.accuracy_score(a, p),
-            "f1": skm.f1_score(a, p, pos_label=positive, zero_division=0),
-            "precision": skm.precision_score(a, p, pos_label=positive, zero_division=0),
-            "recall": skm.recall_score(a, p, pos_label=positive, zero_division=0),
+            "f1": skm.f1_score(a, p, **positive),
+            "precision": skm.precision_score(a, p, **positive),
+            "recall": skm.recall_score(a, p, **positive),
         }
     else:
         values = {"accuracy": skm.accuracy_score(a, p), "f1_macro": skm.f1_score(a, p, average="macro")}
