@@ -34,8 +34,12 @@ def broken(tmp_path: Path, change: Any) -> Path:
         (lambda c: c["columns"][c["target"]].update(type="text"), "type: Input should be 'category' or 'float'"),
         (lambda c: c["example"].pop(next(iter(c["columns"]))), "example lacks"),
         (lambda c: c["columns"][next(iter(c["columns"]))].update(extra=1), "extra: Extra inputs are not permitted"),
+        (
+            lambda c: (c["columns"].update(time={"type": "float"}), c["example"].update(time=1.0)),
+            r"columns \['time'\] are named like fields of the request log",
+        ),
     ],
-    ids=["unknown target", "unknown task", "unknown type", "incomplete example", "unknown key"],
+    ids=["unknown target", "unknown task", "unknown type", "incomplete example", "unknown key", "a log field"],
 )
 def test_a_broken_configuration_is_refused_naming_the_field(tmp_path: Path, change: Any, message: str) -> None:
     with pytest.raises(dataset.DatasetError, match=message):

@@ -33,7 +33,8 @@ def test_the_task_follows_the_target(values: list[object], task: str) -> None:
         ("region", ["EU"] * ROWS, "constant"),
         ("empty", [None] * ROWS, "empty"),
         ("customer_id", [f"C{i}" for i in range(ROWS)], "identifier"),
-        ("row", list(range(ROWS)), "identifier"),
+        ("row_number", list(range(ROWS)), "identifier"),
+        ("time", [float(i % 17) for i in range(ROWS)], "named like a field of the request log"),
         ("signup", pd.date_range("2024-01-01", periods=ROWS).strftime("%Y-%m-%d").tolist(), "date"),
         ("notes", ["called about the plan last week"] * (ROWS - 1) + ["no call"], "free text"),
         ("city", [f"city {i % 60}" for i in range(ROWS)], "too many categories"),
@@ -69,6 +70,7 @@ def frame(**columns: list[object]) -> pd.DataFrame:
         (frame(x=list(range(ROWS)), y=["a", "b", "c"] * (ROWS // 3)), "y", "binary", "has 3 classes"),
         (frame(x=list(range(ROWS)), y=[i / 3 for i in range(ROWS)]), "y", "binary", "holds fractional numbers"),
         (frame(x=[1.0] * ROWS, y=["a", "b"] * (ROWS // 2)), "y", None, "no column besides 'y'"),
+        (frame(x=list(range(ROWS)), row=["a", "b"] * (ROWS // 2)), "row", None, "'row' is named like a field"),
     ],
 )
 def test_a_table_that_cannot_be_adopted_is_refused_in_one_line(

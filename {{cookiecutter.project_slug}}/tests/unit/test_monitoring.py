@@ -152,6 +152,20 @@ def test_traffic_like_the_reference_passes_and_a_shift_on_one_feature_fails_nami
     assert failures == [f"{name} drifted: PSI {failures[0].split('PSI ')[1]}"]
 
 
+def test_every_field_a_log_line_adds_beside_the_features_is_one_no_column_may_be_named(tmp_path: Path) -> None:
+    """The contract refuses columns named like these (contract/dataset.py), since the monitor's rows hold both."""
+    from {{ cookiecutter.package_name }}.contract.dataset import LOG_FIELDS
+    from {{ cookiecutter.package_name }}.monitoring.live.shadow import Shadow
+
+    log = requestlog.RequestLog(settings(tmp_path), worker_metrics(), "ab" * 32)
+    (line,) = log.lines((0.0, "r", [dict(EXAMPLE)], [Answer(EXAMPLE[TARGET])], 1.0))
+    shadow = Shadow.__new__(Shadow)  # its fields only: no model folder needed
+    shadow.sha256 = "cd" * 32
+    shadow_fields = shadow.fields([Answer(EXAMPLE[TARGET])], 0) | shadow.fields("RuntimeError: broken", 0)
+    assert set(json.loads(line)) | set(shadow_fields) | {"label"} <= LOG_FIELDS
+    log.close()
+
+
 def test_too_little_traffic_is_reported_and_not_judged() -> None:
     reference = drift.profile(sample(2000, 1), bins=10)
     served = sample(10, 2).assign(prediction=lambda f: f[TARGET])

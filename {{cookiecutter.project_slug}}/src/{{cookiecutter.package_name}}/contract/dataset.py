@@ -15,6 +15,14 @@ PATH = Path(__file__).with_name("dataset.yaml")
 Task = Literal["binary", "multiclass", "regression"]
 
 
+# The request log's own fields, and those `make monitor` adds beside a logged row's features (`label`):
+# a column of one of these names would be overwritten in the monitor's rows, so none may be a column.
+LOG_FIELDS = frozenset(
+    {"time", "request_id", "row", "latency_ms", "model_sha256", "features", "prediction", "probabilities", "label"}
+    | {"shadow_prediction", "shadow_probabilities", "shadow_sha256", "shadow_error"}
+)
+
+
 class DatasetError(ValueError):
     """dataset.yaml cannot describe a dataset; the message names the field."""
 
@@ -60,6 +68,8 @@ class Dataset(BaseModel):
             raise ValueError(f"a {self.task} target cannot be a {target.type} column")
         if self.task == "binary" and len(target.values or ()) != 2:
             raise ValueError(f"a binary target has two values, not {len(target.values or ())}")
+        if clashing := sorted(set(self.columns) & LOG_FIELDS):
+            raise ValueError(f"columns {clashing} are named like fields of the request log; rename them")
         if missing := set(self.columns) - set(self.example):
             raise ValueError(f"example lacks {sorted(missing)}")
         return self

@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..contract.dataset import LOG_FIELDS
+
 MIN_ROWS = 100  # labelled rows: fewer cannot be split, trained and evaluated with any confidence
 MAX_CLASSES = 20  # an integer target with at most this many values is read as classes, not a quantity
 MAX_CATEGORIES = 50  # a text column with more distinct values is not a category
@@ -83,6 +85,8 @@ def task_of(target: pd.Series) -> tuple[str, str]:
 
 def drop_reason(name: str, values: pd.Series) -> str | None:
     """Why a feature column cannot be used as it is, or None when it can."""
+    if name in LOG_FIELDS:
+        return f"named like a field of the request log ({name!r} is the log's own): rename it to use it"
     present = values.dropna()
     distinct = present.nunique()
     if distinct == 0:
@@ -147,6 +151,8 @@ def infer(frame: pd.DataFrame, target: str, task: str | None = None) -> Inferred
     """The contract of `frame` predicting `target`, or an AdoptError naming the one thing wrong."""
     if target not in frame.columns:
         raise AdoptError(f"target {target!r} is not a column; the columns are {', '.join(map(str, frame.columns))}")
+    if target in LOG_FIELDS:
+        raise AdoptError(f"target {target!r} is named like a field of the request log; rename the column")
     if task is not None and task not in TASKS:
         raise AdoptError(f"TASK={task!r} is not one of {', '.join(TASKS)}")
     labelled = frame.dropna(subset=[target])
