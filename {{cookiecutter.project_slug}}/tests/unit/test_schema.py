@@ -13,9 +13,12 @@ from {{ cookiecutter.package_name }}.contract.schema import (
     EXAMPLE_FEATURES,
     FEATURES,
     NUMERIC,
+    _column,
+    category_text,
     to_frame,
     value_range,
 )
+from {{ cookiecutter.package_name }}.contract.dataset import Column
 
 
 def outside_the_contract() -> list[tuple[str, object]]:
@@ -43,3 +46,16 @@ def test_to_frame_turns_missing_values_into_nan() -> None:
     frame = to_frame([dict.fromkeys(EXAMPLE_FEATURES)])
     assert all(frame[c].dtype == "float64" for c in NUMERIC)
     assert all(math.isnan(v) if isinstance(v, float) else pd.isna(v) for v in frame.iloc[0])
+
+
+@pytest.mark.parametrize(
+    "read", [[1, 2, 2], [1.0, 2.0, None], ["1", "2", None], [True, False, True]], ids=["int", "float-gap", "text", "bool"]
+)
+def test_a_category_is_its_text_however_a_file_reads_it(read: list[object]) -> None:
+    """A CSV reads an integer-coded category as numbers (as floats beside a gap); requests send text."""
+    text = category_text(pd.Series(read)).tolist()
+    assert text == [None if v is None else str(v).removesuffix(".0") for v in read]
+    values = tuple(sorted({t for t in text if t is not None}))
+    column = pa.DataFrameSchema({"c": _column(Column(type="category", values=values, nullable=True))}, coerce=True)
+    checked = column.validate(pd.DataFrame({"c": read}))["c"]
+    assert [None if pd.isna(v) else v for v in checked] == text

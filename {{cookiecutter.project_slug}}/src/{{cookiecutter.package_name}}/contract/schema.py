@@ -19,9 +19,18 @@ CLASSIFICATION = TASK != "regression"  # binary or multiclass: labels and probab
 FEATURE_NAMES: tuple[str, ...] = DATASET.features
 
 
+def category_text(values: pd.Series) -> pd.Series:
+    """Category values as the contract writes them: a CSV reads the class "1" as 1, or as 1.0 beside a gap."""
+    if pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
+        values = values.astype("Int64")
+    return values.astype("string").astype(object).where(values.notna(), None)
+
+
 def _column(spec: Column) -> pa.Column:
     if spec.type == "category":
-        return pa.Column(str, pa.Check.isin(spec.values), nullable=spec.nullable, description=spec.description)
+        # Parsed before the check, so an integer-coded category with gaps (1.0, 2.0, NaN) meets its values.
+        return pa.Column(str, pa.Check.isin(spec.values), nullable=spec.nullable, description=spec.description,
+                         parsers=pa.Parser(category_text))  # fmt: skip
     checks = [pa.Check.in_range(*spec.range)] if spec.range else []
     return pa.Column(float, checks, nullable=spec.nullable, description=spec.description)
 

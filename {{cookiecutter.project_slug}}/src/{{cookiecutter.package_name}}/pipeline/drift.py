@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..contract.schema import CATEGORICAL, FEATURE_NAMES, NUMERIC, TARGET, allowed_values
+from ..contract.schema import CATEGORICAL, FEATURE_NAMES, NUMERIC, TARGET, allowed_values, category_text
 
 MISSING = "<missing>"
 # Floor for an empty bin, so that a category never seen on one side gives a large but finite index.
@@ -30,16 +30,9 @@ def _numeric_shares(values: pd.Series, edges: list[float]) -> list[float]:
     return [c / total for c in counts]
 
 
-def _as_text(values: pd.Series) -> pd.Series:
-    """Category values as the contract writes them: a CSV reads the class "1" as 1, or as 1.0 beside a gap."""
-    if pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
-        values = values.astype("Int64")
-    return values.astype("string")
-
-
 def _categorical_shares(values: pd.Series, categories: list[str]) -> list[float]:
     total = max(len(values), 1)
-    text = _as_text(values)
+    text = category_text(values)
     shares = [float((text == c).sum()) / total for c in categories]
     return [*shares, float(values.isna().sum()) / total]
 

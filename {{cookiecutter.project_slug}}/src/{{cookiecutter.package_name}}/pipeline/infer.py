@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..contract.dataset import LOG_FIELDS
+from ..contract.schema import category_text
 
 MIN_ROWS = 100  # labelled rows: fewer cannot be split, trained and evaluated with any confidence
 MAX_CLASSES = 20  # an integer target with at most this many values is read as classes, not a quantity
@@ -134,7 +135,7 @@ def column_spec(name: str, values: pd.Series, *, category: bool) -> dict[str, An
     present = values.dropna()
     spec: dict[str, Any]
     if category:
-        spec = {"type": "category", "values": sorted({str(v) for v in present})}
+        spec = {"type": "category", "values": sorted(set(category_text(present)))}
     else:
         spec = {"type": "float", "range": value_range(present)}
     if values.isna().any():
@@ -144,7 +145,7 @@ def column_spec(name: str, values: pd.Series, *, category: bool) -> dict[str, An
 
 
 def _example_value(value: Any, spec: dict[str, Any]) -> Any:
-    return str(value) if spec["type"] == "category" else float(value)
+    return category_text(pd.Series([value])).iloc[0] if spec["type"] == "category" else float(value)
 
 
 def infer(frame: pd.DataFrame, target: str, task: str | None = None) -> Inferred:
