@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
+from {{ cookiecutter.package_name }}.contract.schema import _column
 from {{ cookiecutter.package_name }}.pipeline import adopt, infer
 
 ROWS = 120
@@ -140,3 +146,69 @@ def test_a_sensitive_mark_on_no_feature_is_refused_in_one_line(asked: tuple[str,
     )
     with pytest.raises(infer.AdoptError, match=message):
         adopt.mark_sensitive(inferred, "churned", (), asked)
+
+
+KINDS = ("number", "whole number", "code", "boolean", "category", "mixed case", "date", "identifier", "constant")
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[pd.DataFrame, str]:
+    """A table of the column kinds teams bring, gaps anywhere, and a target of any supported kind."""
+    rows = draw(st.integers(ROWS, 160))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    columns: dict[str, Any] = {}
+    for index, kind in enumerate(draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=5))):
+        values: Any = {
+            "number": rng.normal(50, 10, rows).round(2),
+            "whole number": rng.integers(0, 1000, rows),
+            "code": rng.integers(1, 6, rows),  # integer-coded answers: 1 to 5
+            "boolean": rng.random(rows) > 0.5,
+            "category": rng.choice(["basic", "plus", "premium"], rows),
+            "mixed case": rng.choice(["Card", "card", "CASH"], rows),
+            "date": pd.date_range("2024-01-01", periods=rows).strftime("%Y-%m-%d"),
+            "identifier": [f"C{i:05d}" for i in range(rows)],
+            "constant": ["EU"] * rows,
+        }[kind]
+        column = pd.Series(values)
+        if draw(st.booleans()):  # gaps
+            column = column.where(rng.random(rows) > draw(st.sampled_from([0.02, 0.3])), None)
+        columns[f"{kind.replace(' ', '_')}_{index}"] = column
+    target = draw(st.sampled_from(["yes/no", "0/1", "1 to 4", "text classes", "quantity"]))
+    columns["outcome"] = {
+        "yes/no": rng.choice(["yes", "no"], rows),
+        "0/1": rng.integers(0, 2, rows),
+        "1 to 4": rng.integers(1, 5, rows),
+        "text classes": rng.choice(["Adelie", "Gentoo", "chinstrap"], rows),
+        "quantity": rng.normal(100, 20, rows),
+    }[target]
+    if draw(st.booleans()):  # rows without a label: a CSV then reads whole-number classes as 1.0
+        columns["outcome"] = pd.Series(columns["outcome"]).where(rng.random(rows) > 0.05, None)
+    return pd.DataFrame(columns), "outcome"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(drawn=tables())
+def test_adopt_writes_a_contract_its_own_table_passes_or_refuses_in_one_line(
+    drawn: tuple[pd.DataFrame, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Through a CSV, as a team's export arrives: the contract adopt writes loads, and the table it was written
+    from (its labelled rows) and its example pass it -- or adopt refuses, in one line naming what to fix."""
+    table, target = drawn
+    path = tmp_path_factory.mktemp("table") / "t.csv"
+    table.to_csv(path, index=False)
+    read = infer.read(path)
+    try:
+        inferred = infer.infer(read, target)
+    except infer.AdoptError as error:
+        assert "\n" not in str(error) and str(error)
+        event("refused")
+        return
+    event("adopted")
+    text = adopt.dataset_text(inferred, Path("data/raw/t.csv"), path, target)
+    config = adopt.dataset.Dataset.model_validate(adopt.yaml.safe_load(text))
+    schema = pa.DataFrameSchema(
+        {name: _column(spec) for name, spec in config.columns.items()}, strict="filter", coerce=True
+    )
+    schema.validate(read.dropna(subset=[target]), lazy=True)
+    schema.validate(pd.DataFrame([config.example]), lazy=True)
+    assert set(inferred.dropped) | set(config.features) == set(read.columns) - {target}
