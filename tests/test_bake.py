@@ -85,6 +85,7 @@ EXPECTED_FILES = {
     "tests/unit/test_cli.py",
     "tests/unit/test_properties.py",
     "tests/unit/test_schema.py",
+    "tests/unit/test_validate.py",
     "tests/data/__init__.py",
     "tests/data/test_data.py",
     "tests/performance/__init__.py",

@@ -92,6 +92,8 @@ def rule_findings(frame: pd.DataFrame, rules: dict[str, Any]) -> list[Finding]:
 def check_file(path: Path, rules: dict[str, Any]) -> list[Finding]:
     # Read everything as text-or-number as pandas sees it; the schema decides what is acceptable.
     frame = pd.read_csv(path).reset_index(drop=True)
+    if TARGET in frame:  # rows without a label are the prepare stage's to drop (a raw export may hold them)
+        frame = frame.dropna(subset=[TARGET])
     return schema_findings(frame) + rule_findings(frame, rules)
 
 
