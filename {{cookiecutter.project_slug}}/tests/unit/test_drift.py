@@ -83,7 +83,8 @@ def test_quiet_traffic_passes(shape: Window) -> None:
 
 
 def test_small_windows_drawn_from_training_pass_at_min_rows() -> None:
-    """Twenty windows at min_rows: chance alone, not one lucky draw."""
+    """Twenty fixed windows at min_rows. Not a guarantee: chance alone gives a 10-bin index about 9/rows, and
+    about one window in fifteen of 100 rows crosses 0.2 somewhere (docs/monitoring.md)."""
     for seed in range(20):
         window = TRAINING.sample(SETTINGS["min_rows"], random_state=seed)
         assert judged(window)["failures"] == [], seed
