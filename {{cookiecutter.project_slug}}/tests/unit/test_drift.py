@@ -61,6 +61,7 @@ def judged(window: pd.DataFrame) -> dict[str, Any]:
 
 def mode_burst(name: str) -> Window:
     """The training rows, and a stretch of extra rows all of the feature's most common value: 12% of the window."""
+
     def window(frame: pd.DataFrame) -> pd.DataFrame:
         common = frame[frame[name] == frame[name].mode()[0]]
         return pd.concat([frame, common.sample(round(len(frame) * 0.12 / 0.88), replace=True, random_state=3)])
@@ -135,8 +136,9 @@ def test_a_profile_written_with_a_missing_bin_reads_as_present_shares_and_a_miss
     name = (NULLABLE or WATCHED)[0]
     old = drift.profile(TRAINING, bins=10)
     column = old["features"][name]
-    old["features"][name] = {key: column[key] for key in ("kind", "categories", "edges") if key in column} | {
-        "shares": [s * (1 - column["missing"]) for s in column["shares"]] + [column["missing"]]}
+    bins = [s * (1 - column["missing"]) for s in column["shares"]]  # shares of all rows, the missing ones last
+    kept = {key: column[key] for key in ("kind", "categories", "edges") if key in column}
+    old["features"][name] = kept | {"shares": [*bins, column["missing"]]}
     path.write_text(json.dumps(old))
     read = drift.read_profile(path)["features"][name]
     assert read["present"] == column["present"] and read["missing"] == pytest.approx(column["missing"])
