@@ -105,6 +105,7 @@ EXPECTED_FILES = {
     "tests/unit/test_upload.py",
     "tests/acceptance/test_monitoring.py",
     "tests/unit/test_monitoring.py",
+    "tests/unit/test_drift.py",
     "docs/monitoring.md",
     "docs/architecture.md",
     "docs/team-setup.md",

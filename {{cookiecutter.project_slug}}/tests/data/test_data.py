@@ -33,6 +33,10 @@ def test_the_data_has_not_drifted_from_the_training_profile(path: Path) -> None:
     if not PROFILE.exists():
         pytest.skip("no training profile yet: the first `make repro` writes models/training_profile.json")
     limits = params.load("drift", ROOT / "params.yaml")
-    rows = drift.compare(drift.read_profile(PROFILE), pd.read_csv(path), limits["max_psi"])
-    if any(row["drifted"] for row in rows):
-        pytest.fail(f"{path.relative_to(ROOT)} has drifted from the training data:\n{drift.table(rows)}", pytrace=False)
+    reference, frame = drift.read_profile(PROFILE), pd.read_csv(path)
+    rows = drift.compare(reference, frame, limits["max_psi"])
+    gaps = drift.missing(reference, frame, limits["max_missing_shift"])
+    if problems := drift.failures(rows, gaps):
+        tables = f"{drift.table(rows)}\n\n{drift.missing_table(gaps)}"
+        pytest.fail(f"{path.relative_to(ROOT)} has drifted from the training data: {'; '.join(problems)}\n{tables}",
+                    pytrace=False)  # fmt: skip

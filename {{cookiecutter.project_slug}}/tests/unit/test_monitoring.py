@@ -24,9 +24,10 @@ from {{ cookiecutter.package_name }}.contract.schema import (
 from {{ cookiecutter.package_name }}.monitoring import monitor, traffic
 from {{ cookiecutter.package_name }}.monitoring.live import config, middleware, requestlog
 from {{ cookiecutter.package_name }}.monitoring.live.metrics import worker_metrics
-from {{ cookiecutter.package_name }}.pipeline import drift
+from {{ cookiecutter.package_name }}.pipeline import drift, params
+from tests.conftest import ROOT
 
-SETTINGS = {"min_rows": 50, "max_psi": 0.2, "max_decay": 0.05, "min_slice_rows": 30}
+SETTINGS = params.load("monitor", ROOT / "params.yaml")
 
 
 def test_sensitive_columns_are_dropped_or_replaced_by_a_keyed_hash() -> None:
@@ -238,6 +239,6 @@ def test_classes_a_csv_reads_as_numbers_are_counted_as_their_categories() -> Non
     """An adopted table with classes 0 and 1: the training file reads them as numbers, the contract names them
     "0" and "1", and served predictions arrive as numbers again (as 1.0 beside a missing one)."""
     reference = drift.spec(pd.Series([0, 1, 1, 0]), ("0", "1"), bins=10)
-    assert reference["shares"] == [0.5, 0.5, 0.0]
-    assert drift.shares(reference, pd.Series([1.0, 0.0, None, 1.0])) == [0.25, 0.5, 0.25]
-    assert drift.shares(reference, pd.Series(["1", "0", "0", "1"])) == [0.5, 0.5, 0.0]
+    assert reference["shares"] == [0.5, 0.5] and reference["missing"] == 0.0
+    assert drift.counts(reference, pd.Series([1.0, 0.0, None, 1.0])) == [1, 2]
+    assert drift.counts(reference, pd.Series(["1", "0", "0", "1"])) == [2, 2]

@@ -8,6 +8,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
+from {{ cookiecutter.package_name }}.contract.dataset import Column
 from {{ cookiecutter.package_name }}.contract.schema import (
     CATEGORICAL,
     EXAMPLE_FEATURES,
@@ -18,7 +19,6 @@ from {{ cookiecutter.package_name }}.contract.schema import (
     to_frame,
     value_range,
 )
-from {{ cookiecutter.package_name }}.contract.dataset import Column
 
 
 def outside_the_contract() -> list[tuple[str, object]]:
@@ -49,7 +49,9 @@ def test_to_frame_turns_missing_values_into_nan() -> None:
 
 
 @pytest.mark.parametrize(
-    "read", [[1, 2, 2], [1.0, 2.0, None], ["1", "2", None], [True, False, True]], ids=["int", "float-gap", "text", "bool"]
+    "read",
+    [[1, 2, 2], [1.0, 2.0, None], ["1", "2", None], [True, False, True]],
+    ids=["int", "float-gap", "text", "bool"],
 )
 def test_a_category_is_its_text_however_a_file_reads_it(read: list[object]) -> None:
     """A CSV reads an integer-coded category as numbers (as floats beside a gap); requests send text."""

@@ -30,9 +30,7 @@ from tests.unit.test_release import History, history, lineage, pin, promoted, ve
 LABEL = EXAMPLE[TARGET]  # a value of the target: a class, or a number
 # Another answer the model could give: a second class of the contract (metrics name the positive class,
 # so an invented one would not do), or a value off by 0.5.
-OTHER: Any = (
-    next(c for c in allowed_values(TARGET) or () if c != str(LABEL)) if CLASSIFICATION else float(LABEL) + 0.5
-)
+OTHER: Any = next(c for c in allowed_values(TARGET) or () if c != str(LABEL)) if CLASSIFICATION else float(LABEL) + 0.5
 
 
 class Constant:

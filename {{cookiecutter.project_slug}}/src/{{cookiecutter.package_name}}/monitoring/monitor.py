@@ -1,7 +1,7 @@
 """`monitor`: a window of served traffic against the training profile, and (with labels) against the evaluation.
 
-Drift: PSI per feature (pipeline/drift.py, the same index the data stage uses) and of the predictions
-against the training labels. Decay, when labels arrive: each metric params.yaml's quality gate names,
+Drift: PSI per feature over its present values (pipeline/drift.py, the same index the data stage uses)
+and of the predictions against the training labels, and each feature's missing share against training's. Decay, when labels arrive: each metric params.yaml's quality gate names,
 live overall and per slice of each categorical feature, against its value at evaluation. Writes a
 Markdown report with PNG plots; exits 1 naming each feature or metric past its threshold.
 """
@@ -63,7 +63,8 @@ def check(
     evaluation: dict[str, float], gated: dict[str, str],
 ) -> dict[str, Any]:  # fmt: skip
     """Everything the report says, as data: drift rows, the predictions' PSI, decay rows, and the failures."""
-    result: dict[str, Any] = {"rows": len(served), "labelled": 0, "drift": [], "decay": [], "failures": [], "notes": []}
+    result: dict[str, Any] = {"rows": len(served), "labelled": 0, "drift": [], "missing": [], "decay": [],
+                              "failures": [], "notes": []}  # fmt: skip
     if len(served) < settings["min_rows"]:
         result["notes"].append(
             f"{len(served)} rows in the window, fewer than min_rows {settings['min_rows']}: not judged"
@@ -72,14 +73,11 @@ def check(
     watched = [name for name in FEATURE_NAMES if name not in DATASET.sensitive]  # sensitive ones are not logged
     result["drift"] = drift.compare(reference, served, settings["max_psi"], watched)
     if "target" in reference:
-        value = round(
-            drift.psi(reference["target"]["shares"], drift.shares(reference["target"], served["prediction"])), 4
+        result["drift"].append(
+            drift.judge("(prediction)", reference["target"], served["prediction"], settings["max_psi"])
         )
-        result["drift"].append({"feature": "(prediction)", "psi": value, "max_psi": settings["max_psi"],
-                                "drifted": value > settings["max_psi"]})  # fmt: skip
-    for row in result["drift"]:
-        if row["drifted"]:
-            result["failures"].append(f"{row['feature']} drifted: PSI {row['psi']} > {row['max_psi']}")
+    result["missing"] = drift.missing(reference, served, settings["max_missing_shift"], watched)
+    result["failures"] += drift.failures(result["drift"], result["missing"])
     if "label" in served:
         labelled = served.dropna(subset=["label"])
         result["labelled"] = len(labelled)
@@ -116,6 +114,8 @@ def report(result: dict[str, Any], window: str, figures: list[str]) -> str:
     lines += ["", "## Verdict", "", verdict, ""]
     if result["drift"]:
         lines += ["## Drift against the training profile", "", drift.table(result["drift"]), ""]
+    if result["missing"]:
+        lines += ["## Missing values against the training profile", "", drift.missing_table(result["missing"]), ""]
     if result["decay"]:
         lines += ["## Live metrics against evaluation", "", "| scope | metric | live | evaluation | limit | |",
                   "|---|---|---:|---:|---:|---|"]  # fmt: skip

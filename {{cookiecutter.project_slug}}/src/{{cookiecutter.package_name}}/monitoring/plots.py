@@ -27,7 +27,9 @@ def draw(result: dict[str, Any], served: pd.DataFrame, reference: dict[str, Any]
         [r["psi"] for r in rows],
         color=["#c0392b" if r["drifted"] else "#4c72b0" for r in rows],
     )
-    axes.axvline(rows[0]["max_psi"], color="black", linestyle="--", linewidth=1, label="limit")
+    # Each row's own limit: max_psi above what chance gives at the rows it had (pipeline/drift.py).
+    axes.scatter([r["limit"] for r in rows], [r["feature"] for r in rows], marker="|", s=300, color="black",
+                 label="limit")  # fmt: skip
     axes.set_xlabel("PSI against the training profile")
     axes.legend()
     figure.tight_layout()
@@ -38,14 +40,14 @@ def draw(result: dict[str, Any], served: pd.DataFrame, reference: dict[str, Any]
         name = row["feature"]
         column = reference["target"] if name == "(prediction)" else reference["features"][name]
         values = served["prediction" if name == "(prediction)" else name]
-        bins = column["categories"] + [drift.MISSING] if column["kind"] == "categorical" else [
-            f"≤{e:.4g}" for e in column["edges"]] + [">", drift.MISSING]  # fmt: skip
+        bins = column["categories"] if column["kind"] == "categorical" else [
+            f"≤{e:.4g}" for e in column["edges"]] + [">"]  # fmt: skip
         figure, axes = plt.subplots(figsize=(7, 3.5))
         positions = range(len(bins))
         axes.bar([p - 0.2 for p in positions], column["shares"], width=0.4, label="training")
         axes.bar([p + 0.2 for p in positions], drift.shares(column, values), width=0.4, label="served")
         axes.set_xticks(list(positions), bins, rotation=45, ha="right")
-        axes.set_ylabel("share of rows")
+        axes.set_ylabel("share of the present values")
         axes.set_title(f"{name}: PSI {row['psi']}")
         axes.legend()
         figure.tight_layout()
