@@ -46,7 +46,7 @@ demo: setup ## Bake the default project into a temporary folder and run it to a 
 bench-setup: ## Install wrk, the benchmark's load generator (Debian's package), when missing
 	@command -v wrk >/dev/null || { apt-get install -y -qq --no-install-recommends wrk || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }; }
 
-bench: setup bench-setup ## Benchmark a baked project: first prediction, serving vs FastAPI and the ceilings, CI stages (RUNS=3, ~45 min)
+bench: setup bench-setup ## Benchmark a baked project: first prediction, serving vs FastAPI and the ceilings, CI stages, image size (RUNS=3, ~50 min)
 	$(VENV)/bin/python -m benchmarks --runs $(or $(RUNS),3) $(BENCH_ARGS)
 
 lint: setup ## Lint the template's own Python (hooks and tests)

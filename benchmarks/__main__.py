@@ -1,9 +1,10 @@
-"""`make bench`: time to first served prediction, serving side by side, CI stage times, no-op `dvc repro`, batch scoring.
+"""`make bench`: time to first served prediction, serving side by side, CI stage times, no-op `dvc repro`, batch scoring,
+the serving image's size.
 
 Each run bakes a fresh project into a temporary folder and measures everything on it; the report gives
 the median of the runs with their min and max. Writes build/bench/results.json and results.md.
 
-    python -m benchmarks [--runs 3] [--seconds 8] [--parts first,noop,serving,ci,batch] [--out build/bench]
+    python -m benchmarks [--runs 3] [--seconds 8] [--parts first,noop,serving,ci,batch,image] [--out build/bench]
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests import projects
+from tests import containers, projects
 
-from . import batch, ci_stages, project, report, serving
+from . import batch, ci_stages, image, project, report, serving
 
-PARTS = ("first", "noop", "serving", "ci", "batch")
+PARTS = ("first", "noop", "serving", "ci", "batch", "image")
+MEASURES_A_PROJECT = {"serving", "noop", "batch", "image"}  # what --project allows
 
 
 def arguments() -> argparse.Namespace:
@@ -37,7 +39,7 @@ def arguments() -> argparse.Namespace:
     )
     p.add_argument("--batch-rows", type=int, default=1_000_000, help="rows of the batch part's file")
     p.add_argument(
-        "--project", type=Path, help="measure this baked, built project instead (serving, noop and batch only)"
+        "--project", type=Path, help="measure this baked, built project instead (serving, noop, batch and image only)"
     )
     p.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"),
                    help="the page whose generated section gets this run's tables ('' for none)")  # fmt: skip
@@ -50,8 +52,10 @@ def arguments() -> argparse.Namespace:
         p.error(f"unknown server(s) {sorted(unknown)}; choose from {known}")
     if unknown := set(args.parts) - set(PARTS):
         p.error(f"unknown part(s) {sorted(unknown)}; choose from {', '.join(PARTS)}")
-    if args.project and set(args.parts) - {"serving", "noop", "batch"}:
-        p.error("--project measures an existing project: give --parts serving, noop and/or batch")
+    if args.project and set(args.parts) - MEASURES_A_PROJECT:
+        p.error(f"--project measures an existing project: give --parts among {', '.join(sorted(MEASURES_A_PROJECT))}")
+    if "image" in args.parts and (missing := containers.missing_tools()):
+        p.error(f"the image part needs {', '.join(missing)} (.ci/system-packages installs them)")
     if args.runs < 1 or args.seconds <= 0:
         p.error("--runs and --seconds must be positive")
     return args
@@ -83,6 +87,7 @@ def main() -> None:
     results["one_project"] = bool(args.project)
     runs: list[dict[str, object]] = []
     work = Path(tempfile.mkdtemp(prefix="lastmile-bench-"))
+    podman = image.engine(work / "podman") if "image" in args.parts else {}
     for index in range(args.runs):
         print(f"bench: run {index + 1} of {args.runs} in {work}/run-{index}", flush=True)
         run: dict[str, object] = {}
@@ -104,6 +109,9 @@ def main() -> None:
             run["ci_jobs_s"] = ci_stages.measure(baked, f"bench-{index}")
         if "batch" in args.parts:
             run["batch"] = batch.measure(baked, args.batch_rows)
+        if "image" in args.parts:
+            run["image"] = measured = image.measure(baked, podman)
+            print(f"bench:   image {measured['size_mb']:.0f} MB (podman image inspect)", flush=True)
         runs.append(run)
         if not args.keep:
             shutil.rmtree(work / f"run-{index}", ignore_errors=True)

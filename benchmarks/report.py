@@ -27,6 +27,8 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
             summary[part] = {key: spread([r[key] for r in per_run]) for key in per_run[0]}
     if noop := [run["noop_repro_s"] for run in runs if "noop_repro_s" in run]:
         summary["noop_repro_s"] = spread(noop)
+    if images := [run["image"] for run in runs if "image" in run]:
+        summary["image"] = {key: spread([image[key] for image in images]) for key in images[0]}
     cells: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
     for run in runs:
         for row in run.get("serving", []):
@@ -120,6 +122,11 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["### Targets", "", "| target | Bento | FastAPI | difference | met |", "|---|---|---|---|---|"]
         lines += [f"| {t['target']} | {t['bento']} | {t['fastapi']} | {t['ratio']} | {'yes' if t['met'] else 'NO'} |"
                   for t in summary["targets"]] + [""]  # fmt: skip
+    if image := summary.get("image"):
+        lines += ["## The serving image (`make image` on a Debian base; MB = 10^6 bytes, `podman image inspect`)", "",
+                  "| measure | value |", "|---|---|", f"| image, MB | {fmt(image['size_mb'], 0)} |",
+                  f"| of which the base image (bookworm minbase, python3, python3-venv), MB | {fmt(image['base_mb'], 0)} |",
+                  f"| `make image` (wheelhouse + offline build), s | {fmt(image['make_image_s'])} |", ""]  # fmt: skip
     if ci := summary.get("ci_jobs_s"):
         lines += ["## Generated ci.yml, wall time per job (s)", "", "| job | seconds |", "|---|---|"]
         lines += [f"| {job} | {fmt(s)} |" for job, s in ci.items()] + [""]

@@ -1,11 +1,8 @@
 """The trained project's image, built offline with real podman, run, refused when tampered, pushed and pulled.
 
-No container registry is reachable here, so the base image is built from Debian's packages
-(mmdebstrap -> podman import: Debian bookworm's python3 is 3.11, the default bake's version), and the
-registry is Debian's `docker-registry` on 127.0.0.1, started and stopped (by PID) by this module.
-Podman's storage, configuration and registries file live in the test's folder (CONTAINERS_CONF,
-CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF). This machine's podman needs runc (crun fails on
-its cgroups) and bounded ulimits: containers.conf says so, as a team's CI runner would.
+Podman is configured into the test's folder with a base image built from Debian's packages
+(tests/containers.py); the registry is Debian's `docker-registry` on 127.0.0.1, started and stopped
+(by PID) by this module, its registries file in the test's folder (CONTAINERS_REGISTRIES_CONF).
 """
 
 from __future__ import annotations
@@ -24,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from . import runtimes
+from . import containers, runtimes
 from .conftest import make
 from .github import GitHub
 from .servers import free_port, http, wait_for_200
@@ -32,12 +29,13 @@ from .workflow_runner import ACTIONS, Job, for_project
 
 pytestmark = pytest.mark.e2e
 
-BASE_IMAGE = "localhost/lastmile-base:py311"
-TOOLS = ("podman", "mmdebstrap", "docker-registry")
+BASE_IMAGE = containers.BASE_IMAGE
+# What the image may weigh, all layers unpacked (`podman image inspect`): docs/deploy.md says what is in it.
+SIZE_BUDGET_MB = 600
 
 
 def podman_available() -> None:
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    missing = containers.missing_tools() + [tool for tool in ("docker-registry",) if shutil.which(tool) is None]
     if missing:
         reason = f"{', '.join(missing)} not installed (.ci/system-packages installs them)"
         if os.environ.get("CI") == "true":
@@ -50,20 +48,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     """Podman configured into a folder of its own, with a base image built from Debian packages."""
     podman_available()
     root = tmp_path_factory.mktemp("podman")
-    (root / "storage.conf").write_text(
-        f'[storage]\ndriver = "overlay"\ngraphroot = "{root}/graph"\nrunroot = "{root}/run"\n'
-    )
-    (root / "containers.conf").write_text(
-        '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\n'
-    )
-    env = dict(os.environ, CONTAINERS_CONF=str(root / "containers.conf"),
-               CONTAINERS_STORAGE_CONF=str(root / "storage.conf"), CONTAINER_ENGINE="podman")  # fmt: skip
-    rootfs = root / "rootfs.tar"
+    env = dict(os.environ, **containers.configure(root))
     started = time.monotonic()
-    subprocess.run(["mmdebstrap", "--quiet", "--variant=minbase", "--include=python3,python3-venv", "bookworm",
-                    str(rootfs)], check=True, capture_output=True)  # fmt: skip
-    podman(env, "import", str(rootfs), BASE_IMAGE)
-    rootfs.unlink()
+    containers.debian_base(env, root)
     print(f"base image from Debian packages in {time.monotonic() - started:.1f} s")
     yield env
     subprocess.run(["podman", "rm", "--all", "--force", "--time", "5"], env=env, capture_output=True)
@@ -116,7 +103,13 @@ def test_the_image_is_labelled_with_the_model_and_runs_as_a_non_root_user(
     assert labels["ai.lastmile.model.bento-tag"] == lineage["bento_tag"]
     assert info["Config"]["User"] == "10001:10001"
     assert "/readyz" in " ".join(info["Healthcheck"]["Test"])  # podman shows it beside Config, docker inside
-    print(f"image size {info['Size'] / 1e6:.0f} MB (podman image inspect)")
+
+
+def test_the_image_weighs_at_most_its_budget(image: tuple[str, dict[str, Any]], engine: dict[str, str]) -> None:
+    """Bytes, not speed: the same on any machine. What serves is checked by the tests around this one."""
+    size = containers.size_mb(engine, image[0])
+    print(f"image size {size:.0f} MB (podman image inspect)")
+    assert size <= SIZE_BUDGET_MB, f"{image[0]} is {size:.0f} MB, the budget {SIZE_BUDGET_MB} MB (docs/deploy.md)"
 
 
 def test_the_container_serves_the_model_it_is_labelled_with(
