@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.contract.schema import CATEGORICAL, FEATURE_NAMES, NUMERIC, TARGET
+from {{ cookiecutter.package_name }}.contract.schema import CATEGORICAL, FEATURE_NAMES, NUMERIC, TARGET, to_records
 from {{ cookiecutter.package_name }}.pipeline import params
 from tests.conftest import ROOT, call, need
 
@@ -31,8 +31,7 @@ def now() -> str:
 def replay(url: str, frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     """Send the rows as requests with ids of our own; return the labels file's rows (request_id, row, target)."""
     labels = []
-    features = frame[list(FEATURE_NAMES)].astype(object)
-    records = features.where(features.notna(), None).to_dict("records")
+    records = to_records(frame)
     for start in range(0, len(records), BATCH):
         request_id = f"{prefix}-{start}"
         body = json.dumps({"records": records[start : start + BATCH]}).encode()
@@ -120,8 +119,9 @@ def metric_lines(url: str, name: str) -> list[str]:
 
 @pytest.mark.parametrize("feature", CATEGORICAL[:1])  # a contract without categories has none to be unseen
 def test_an_unseen_category_is_refused_and_shows_in_metrics(url: str, feature: str) -> None:
-    record = pd.read_csv(need(ROOT / "data/prepared/test.csv", "make repro"))[list(FEATURE_NAMES)].dropna().iloc[0]
-    body = {"records": [{**record.to_dict(), feature: "never-seen-before"}]}
+    complete = pd.read_csv(need(ROOT / "data/prepared/test.csv", "make repro")).dropna(subset=FEATURE_NAMES)
+    record = to_records(complete)[0]
+    body = {"records": [{**record, feature: "never-seen-before"}]}
     before = metric_lines(url, series("model_unseen_categories_total", feature=feature))
     status, answer = call("POST", f"{url}/predict", json.dumps(body).encode())
     assert status == 400 and feature in json.dumps(answer)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.contract.messages import MAX_BATCH_ROWS
-from {{ cookiecutter.package_name }}.contract.schema import CLASSIFICATION, EXAMPLE_FEATURES, FEATURE_NAMES
+from {{ cookiecutter.package_name }}.contract.schema import CLASSIFICATION, EXAMPLE_FEATURES, FEATURE_NAMES, FEATURES, to_records
 from tests.conftest import ROOT, call, need
 
 
@@ -23,13 +23,12 @@ def post(url: str, payload: Any) -> tuple[int, Any]:
 def test_predict_returns_the_offline_predictions_for_the_golden_set(url: str) -> None:
     golden = pd.read_csv(need(ROOT / "data/prepared/test.csv", "make repro"))[list(FEATURE_NAMES)]
     model = joblib.load(ROOT / "models/model.joblib")
-    records = golden.astype(object).where(golden.notna(), None).to_dict("records")
-    status, served = post(url, {"records": records})
+    status, served = post(url, {"records": to_records(golden)})
     assert status == 200, served
-    expected = model.predict(golden)
+    expected = model.predict(FEATURES.validate(golden))
     assert [p["prediction"] for p in served] == expected.tolist()
     if CLASSIFICATION:
-        probabilities = model.predict_proba(golden)
+        probabilities = model.predict_proba(FEATURES.validate(golden))
         assert [list(p["probabilities"].values()) for p in served] == probabilities.tolist()
         assert all(list(p["probabilities"]) == [str(c) for c in model.classes_] for p in served)
 

@@ -19,7 +19,7 @@ import threadpoolctl
 
 from {{ cookiecutter.package_name }}.contract.fastpath import load_served
 from {{ cookiecutter.package_name }}.contract.predict import predictions
-from {{ cookiecutter.package_name }}.contract.schema import FEATURE_NAMES
+from {{ cookiecutter.package_name }}.contract.schema import FEATURE_NAMES, to_records
 from {{ cookiecutter.package_name }}.pipeline import params
 from tests.conftest import ROOT, need
 
@@ -49,7 +49,7 @@ def test_the_predict_path_meets_its_latency_budget(
     benchmark: Any, predictors: dict[str, Any], raw: pd.DataFrame, size: int
 ) -> None:
     rows = raw[list(FEATURE_NAMES)].sample(size, replace=True, random_state=0)
-    records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+    records = to_records(rows)
     # One OpenMP thread, as each serving worker runs (serving/service.py): on a busy machine more threads
     # only spin and wait, and the budget would measure the neighbours.
     with threadpoolctl.threadpool_limits(1):

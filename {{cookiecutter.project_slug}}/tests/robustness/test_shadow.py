@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, load_verified, model_version, sha256_file
-from {{ cookiecutter.package_name }}.contract.schema import FEATURE_NAMES
+from {{ cookiecutter.package_name }}.contract.schema import to_records
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.serving.store import SHADOW_MODEL_NAME
 from tests.conftest import ROOT, call, environment, need
@@ -75,8 +75,7 @@ def test_a_shadow_that_raises_on_every_row_leaves_every_answer_as_it_was_and_is_
     url: str, shadowed: tuple[str, str], tmp_path: Path
 ) -> None:
     tag, sha = shadowed
-    frame = pd.read_csv(need(ROOT / "data/prepared/test.csv", "make repro"))[list(FEATURE_NAMES)].astype(object)
-    records = frame.where(frame.notna(), None).to_dict("records")
+    records = to_records(pd.read_csv(need(ROOT / "data/prepared/test.csv", "make repro")))
     port, log = server.free_port(), tmp_path / "server.log"
     with environment(REQUEST_LOG=str(tmp_path / "requests")):
         process = server.start(tag, port, log=log)

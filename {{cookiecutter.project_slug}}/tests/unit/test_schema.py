@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.contract.schema import (
     _column,
     category_text,
     to_frame,
+    to_records,
     value_range,
 )
 
@@ -61,3 +62,12 @@ def test_a_category_is_its_text_however_a_file_reads_it(read: list[object]) -> N
     column = pa.DataFrameSchema({"c": _column(Column(type="category", values=values, nullable=True))}, coerce=True)
     checked = column.validate(pd.DataFrame({"c": read}))["c"]
     assert [None if pd.isna(v) else v for v in checked] == text
+
+
+def test_a_files_rows_become_the_records_a_client_sends() -> None:
+    """What the acceptance and performance stages replay: the request contract's types, not a CSV reader's."""
+    frame = to_frame([dict(EXAMPLE_FEATURES), dict.fromkeys(EXAMPLE_FEATURES)])
+    assert to_records(frame) == [dict(EXAMPLE_FEATURES), dict.fromkeys(EXAMPLE_FEATURES)]
+    for name in CATEGORICAL[:1]:
+        coded = frame.assign(**{name: [True, None]})
+        assert [r[name] for r in to_records(coded)] == ["True", None]

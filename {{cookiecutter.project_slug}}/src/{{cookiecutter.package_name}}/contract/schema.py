@@ -66,6 +66,15 @@ EXAMPLE: dict[str, Any] = dict(DATASET.example)
 EXAMPLE_FEATURES: dict[str, Any] = {name: EXAMPLE[name] for name in FEATURE_NAMES}
 
 
+def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A file's rows as a client sends them: each category as its text (a CSV's True or 1.0 is "True" or "1"),
+    each number a float, a gap null; the features only."""
+    columns = {name: category_text(frame[name]) if name in CATEGORICAL else frame[name].astype(float)
+               for name in FEATURE_NAMES}  # fmt: skip
+    features = pd.DataFrame(columns, index=frame.index).astype(object)
+    return features.where(features.notna(), None).to_dict("records")
+
+
 def to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Records as the model saw its training data: numbers as float64, a missing value as NaN."""
     frame = pd.DataFrame.from_records(rows, columns=list(FEATURE_NAMES))
