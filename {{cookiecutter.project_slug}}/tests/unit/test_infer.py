@@ -116,6 +116,18 @@ def test_the_written_contract_loads_and_the_params_keep_their_other_lines(tmp_pa
     }
 
 
+def test_the_null_limit_leaves_room_for_what_chance_puts_in_a_small_held_out_file() -> None:
+    """The penguins' sex is 11 of 344 rows missing; a quarter held out holds 86 rows, and 5 of them (5.8%) by
+    chance would have failed a limit of one and a half times the table's share."""
+    share, rows = 11 / 344, 86
+    limit = adopt.null_limit(share, rows)
+    held_out = np.random.default_rng(0).binomial(rows, share, 10_000) / rows
+    assert (held_out > limit).mean() < 0.01
+    assert (held_out > share * adopt.NULL_HEADROOM).mean() > 0.1  # the headroom alone: a false alarm in ten
+    assert adopt.null_limit(0.01, 100_000) == adopt.DEFAULT_MAX_NULL_FRACTION
+    assert 0.30 <= adopt.null_limit(0.2, 100_000) <= 0.31  # a big file: half as much again
+
+
 def test_re_adopting_keeps_the_sensitive_marks_and_adds_the_asked_for_ones() -> None:
     table = frame(
         email=[f"user{i % 7}" for i in range(ROWS)],

@@ -8,6 +8,7 @@ trains, checks and serves the new model; docs/own-data.md walks through it.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -22,7 +23,8 @@ from . import infer, params
 
 RAW = Path("data/raw")
 # Rules of params.yaml's `validate` section that follow the data's size and gaps.
-NULL_HEADROOM = 1.5  # a column may hold this many times the share of nulls seen at adoption
+NULL_HEADROOM = 1.5  # a column may hold this many times the share of nulls seen at adoption…
+NULL_SPREAD = 3  # …or this many standard errors more, in a file as small as the held-out one
 DEFAULT_MIN_ROWS = 50
 DEFAULT_MAX_NULL_FRACTION = 0.05
 DEFAULT_MIN_CLASS_FRACTION = 0.10
@@ -112,12 +114,19 @@ def validate_rules(
     worst_nulls = max(float(frame[n].isna().mean()) for n in inferred.columns if n != target)
     rules: dict[str, float | int] = {
         "min_rows": min(DEFAULT_MIN_ROWS, held_out // 10 * 10 or held_out),
-        "max_null_fraction": max(DEFAULT_MAX_NULL_FRACTION, round(worst_nulls * NULL_HEADROOM + 0.005, 2)),
+        "max_null_fraction": null_limit(worst_nulls, max(held_out, 1)),
     }
     if inferred.task != "regression":
         rarest = float(frame[target].dropna().astype(str).value_counts(normalize=True).min())
         rules["min_class_fraction"] = min(DEFAULT_MIN_CLASS_FRACTION, math_floor(rarest / 2, 2))
     return rules
+
+
+def null_limit(share: float, rows: int) -> float:
+    """The null share a file of `rows` rows may hold when the table held `share`: a 68-row held-out file of
+    a 3% column holds 6% by chance alone (the penguins' `sex`), so the spread of a sample that small counts."""
+    spread = NULL_SPREAD * math.sqrt(share * (1 - share) / rows)
+    return max(DEFAULT_MAX_NULL_FRACTION, round(max(share * NULL_HEADROOM, share + spread) + 0.005, 2))
 
 
 def math_floor(value: float, digits: int) -> float:
