@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.contract.dataset import DATASET
-from {{ cookiecutter.package_name }}.pipeline import drift, params
+from {{ cookiecutter.package_name }}.pipeline import drift, params, prepare
 from {{ cookiecutter.package_name }}.pipeline.validate import check_file
 from tests.conftest import ROOT, need
 
-RAW_FILES = sorted((ROOT / "data" / "raw").glob("*.csv"))
+RAW_FILES = prepare.raw_tables(ROOT / "data" / "raw")
 PROFILE = ROOT / "models" / "training_profile.json"
 
 
@@ -33,7 +32,7 @@ def test_the_data_has_not_drifted_from_the_training_profile(path: Path) -> None:
     if not PROFILE.exists():
         pytest.skip("no training profile yet: the first `make repro` writes models/training_profile.json")
     limits = params.load("drift", ROOT / "params.yaml")
-    reference, frame = drift.read_profile(PROFILE), pd.read_csv(path)
+    reference, frame = drift.read_profile(PROFILE), prepare.read(path)
     rows = drift.compare(reference, frame, limits["max_psi"])
     gaps = drift.missing(reference, frame, limits["max_missing_shift"])
     if problems := drift.failures(rows, gaps):

@@ -16,9 +16,18 @@ TRAIN_FILE = TRAINING.name
 TEST_FILE = HELD_OUT.name
 
 
+PARQUET = {".parquet", ".pq"}
+RAW_SUFFIXES = {".csv"} | PARQUET  # what `make adopt` takes into data/raw/
+
+
 def read(path: Path) -> pd.DataFrame:
     """The raw table: Parquet by its suffix, CSV otherwise."""
-    return pd.read_parquet(path) if path.suffix.lower() in {".parquet", ".pq"} else pd.read_csv(path)
+    return pd.read_parquet(path) if path.suffix.lower() in PARQUET else pd.read_csv(path)
+
+
+def raw_tables(folder: Path) -> list[Path]:
+    """The tables in a raw-data folder, CSV and Parquet alike: the data stage checks each."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in RAW_SUFFIXES) if folder.is_dir() else []
 
 
 def split(frame: pd.DataFrame, *, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -17,6 +17,7 @@ import pandera.pandas as pa
 
 from ..contract.schema import CLASSIFICATION, FEATURE_NAMES, TARGET, TRAINING
 from . import params
+from .prepare import read
 
 SHOWN_ROWS = 10
 
@@ -91,7 +92,7 @@ def rule_findings(frame: pd.DataFrame, rules: dict[str, Any]) -> list[Finding]:
 
 def check_file(path: Path, rules: dict[str, Any]) -> list[Finding]:
     # Read everything as text-or-number as pandas sees it; the schema decides what is acceptable.
-    frame = pd.read_csv(path).reset_index(drop=True)
+    frame = read(path).reset_index(drop=True)
     if TARGET in frame:  # rows without a label are the prepare stage's to drop (a raw export may hold them)
         frame = frame.dropna(subset=[TARGET])
     return schema_findings(frame) + rule_findings(frame, rules)
