@@ -23,8 +23,9 @@ WATCHED = [name for name in FEATURE_NAMES if name not in DATASET.sensitive]  # w
 CATEGORIES = [name for name in WATCHED if allowed_values(name) is not None]
 NUMBERS = [name for name in WATCHED if allowed_values(name) is None]
 NULLABLE = [name for name in WATCHED if DATASET.columns[name].nullable]
-# As many blanks as the validate stage lets a training file have: enough that a bin for them, emptied, crossed max_psi.
-BLANK = params.load("validate", ROOT / "params.yaml")["max_null_fraction"]
+# As many blanks as the validate stage lets a training file have (enough that a bin for them, emptied, crossed
+# max_psi), up to the missing-share change the monitor lets pass: more than that vanishing is a change it names.
+BLANK = min(params.load("validate", ROOT / "params.yaml")["max_null_fraction"], SETTINGS["max_missing_shift"])
 ROWS = 2000
 
 Window = Callable[[pd.DataFrame], pd.DataFrame]
