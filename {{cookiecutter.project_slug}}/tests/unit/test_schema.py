@@ -51,8 +51,8 @@ def test_to_frame_turns_missing_values_into_nan() -> None:
 
 @pytest.mark.parametrize(
     "read",
-    [[1, 2, 2], [1.0, 2.0, None], ["1", "2", None], [True, False, True]],
-    ids=["int", "float-gap", "text", "bool"],
+    [[1, 2, 2], [1.0, 2.0, None], [1.0, 2.5, None], ["1", "2", None], [True, False, True]],
+    ids=["int", "float-gap", "float-fraction", "text", "bool"],
 )
 def test_a_category_is_its_text_however_a_file_reads_it(read: list[object]) -> None:
     """A CSV reads an integer-coded category as numbers (as floats beside a gap); requests send text."""
@@ -62,6 +62,13 @@ def test_a_category_is_its_text_however_a_file_reads_it(read: list[object]) -> N
     column = pa.DataFrameSchema({"c": _column(Column(type="category", values=values, nullable=True))}, coerce=True)
     checked = column.validate(pd.DataFrame({"c": read}))["c"]
     assert [None if pd.isna(v) else v for v in checked] == text
+
+
+def test_a_value_outside_an_integer_coded_category_fails_alone() -> None:
+    column = pa.DataFrameSchema({"c": _column(Column(type="category", values=("1", "2"), nullable=True))}, coerce=True)
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        column.validate(pd.DataFrame({"c": [1.0, 2.0, 2.5, None]}), lazy=True)
+    assert caught.value.failure_cases["index"].tolist() == [2]
 
 
 def test_a_files_rows_become_the_records_a_client_sends() -> None:

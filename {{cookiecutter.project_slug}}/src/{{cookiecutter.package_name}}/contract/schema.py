@@ -21,9 +21,11 @@ FEATURE_NAMES: tuple[str, ...] = DATASET.features
 
 def category_text(values: pd.Series) -> pd.Series:
     """Category values as the contract writes them: a CSV reads the class "1" as 1, or as 1.0 beside a gap."""
-    if pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
-        values = values.astype("Int64")
-    return values.astype("string").astype(object).where(values.notna(), None)
+    text = values.astype("string")
+    if pd.api.types.is_float_dtype(values):  # value by value, so that 2.5 beside 1.0 fails alone
+        whole = values.notna() & (values % 1 == 0)
+        text[whole] = values[whole].astype("Int64").astype("string")
+    return text.astype(object).where(values.notna(), None)
 
 
 def _column(spec: Column) -> pa.Column:
