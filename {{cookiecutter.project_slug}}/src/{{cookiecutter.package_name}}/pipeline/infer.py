@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..contract.dataset import LOG_FIELDS
 from ..contract.schema import category_text
+from . import prepare
 
 MIN_ROWS = 100  # labelled rows: fewer cannot be split, trained and evaluated with any confidence
 MAX_CLASSES = 20  # an integer target with at most this many values is read as classes, not a quantity
@@ -46,11 +47,9 @@ def read(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise AdoptError(f"{path}: no such file")
     try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            return pd.read_parquet(path)
-        if path.suffix.lower() != ".csv":
+        if path.suffix.lower() not in prepare.RAW_SUFFIXES:
             raise AdoptError(f"{path}: not a .csv or .parquet file")
-        frame = pd.read_csv(path)
+        frame = prepare.read(path)
     except AdoptError:
         raise
     except ImportError as error:

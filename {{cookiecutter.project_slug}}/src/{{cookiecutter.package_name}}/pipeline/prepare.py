@@ -26,7 +26,7 @@ def read(path: Path) -> pd.DataFrame:
 
 
 def raw_tables(folder: Path) -> list[Path]:
-    """The tables in a raw-data folder, CSV and Parquet alike: the data stage checks each."""
+    """The tables in a folder, CSV and Parquet alike (the data stage checks each of data/raw/'s)."""
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in RAW_SUFFIXES) if folder.is_dir() else []
 
 

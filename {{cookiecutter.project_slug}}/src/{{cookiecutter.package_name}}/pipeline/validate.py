@@ -17,7 +17,7 @@ import pandera.pandas as pa
 
 from ..contract.schema import CLASSIFICATION, FEATURE_NAMES, TARGET, TRAINING
 from . import params
-from .prepare import read
+from .prepare import raw_tables, read
 
 SHOWN_ROWS = 10
 
@@ -114,9 +114,9 @@ def validate(files: list[Path], rules: dict[str, Any], report: Path | None = Non
 
 
 def main(*, data: Path, report: Path | None = None) -> int:
-    """Validate a CSV file, or every CSV file of a folder, by the `validate` section of params.yaml."""
-    files = sorted(data.glob("*.csv")) if data.is_dir() else [data]
+    """Validate a table, or every CSV and Parquet table of a folder, by the `validate` section of params.yaml."""
+    files = raw_tables(data) if data.is_dir() else [data]
     if not files:
-        print(f"error: no CSV files in {data}", file=sys.stderr)
+        print(f"error: no CSV or Parquet files in {data}", file=sys.stderr)
         return 1
     return 0 if validate(files, params.load("validate"), report) else 1
