@@ -127,7 +127,8 @@ def test_a_jump_in_missing_values_fails_on_the_missing_share_not_psi() -> None:
     row = next(r for r in result["missing"] if r["feature"] == name)
     assert result["failures"] == [
         f"{name}: {row['missing']:.1%} missing against {row['training']:.1%} in training "
-        f"(limit ±{SETTINGS['max_missing_shift'] * 100:.1f} points)"
+        f"(limit ±{row['limit'] * 100:.1f} points: {SETTINGS['max_missing_shift'] * 100:.1f} + "
+        f"{row['chance'] * 100:.1f} by chance)"
     ]
     assert row["missing"] - row["training"] > 0.2 and "missing" in monitor.report(result, "w", [])
 
@@ -144,3 +145,13 @@ def test_a_profile_written_with_a_missing_bin_reads_as_present_shares_and_a_miss
     read = drift.read_profile(path)["features"][name]
     assert read["present"] == column["present"] and read["missing"] == pytest.approx(column["missing"])
     assert read["shares"] == pytest.approx(column["shares"])
+
+
+@pytest.mark.parametrize(("rows", "shifted"), [(100, False), (10_000, True)])
+def test_the_missing_share_limit_allows_for_what_chance_gives_a_window_its_size(rows: int, shifted: bool) -> None:
+    """A 30% share moves 4.6 points either side in 100 rows by chance: 12 points more is no alarm there, and
+    is one in 10,000 rows, where chance gives half a point."""
+    reference = {"features": {"x": {"missing": 0.3}}}
+    window = pd.DataFrame({"x": [None] * round(rows * 0.42) + [1.0] * round(rows * 0.58)})
+    (row,) = drift.missing(reference, window, 0.1, ["x"])
+    assert row["missing"] == 0.42 and row["shifted"] is shifted, row

@@ -23,6 +23,7 @@ from ..contract.schema import CATEGORICAL, FEATURE_NAMES, NUMERIC, TARGET, allow
 # bin gives a large but finite index that shrinks with the rows behind it, not a fixed floor that
 # turns one empty bin of a small window into drift.
 PSEUDO_COUNT = 0.5
+MISSING_SPREAD = 3  # standard errors of a window's missing share that chance alone may add to max_shift
 
 
 def _numeric_counts(values: pd.Series, edges: list[float]) -> list[int]:
@@ -99,8 +100,10 @@ def chance(reference: dict[str, Any], rows: int) -> float:
     n * PSI between samples of one distribution tends to a chi-squared with bins - 1 degrees of freedom
     (scaled by both sizes), so a window of 100 rows shows about 0.13 over ten bins with no drift at all.
     The limit is `max_psi` above this, so a small window is not an alarm and a large one is judged as usual.
+    Only the bins training filled count: a category training never saw stays empty in a window by chance.
     """
-    return round((len(reference["shares"]) - 1) * (1 / max(rows, 1) + 1 / max(reference["present"], 1)), 4)
+    bins = sum(1 for share in reference["shares"] if share > 0)
+    return round(max(bins - 1, 0) * (1 / max(rows, 1) + 1 / max(reference["present"], 1)), 4)
 
 
 def judge(name: str, reference: dict[str, Any], values: pd.Series, max_psi: float) -> dict[str, Any]:
@@ -121,12 +124,15 @@ def missing(
     reference: dict[str, Any], frame: pd.DataFrame, max_shift: float, features: Iterable[str] = FEATURE_NAMES
 ) -> list[dict[str, Any]]:
     """One row per feature: its missing share against training's, and whether it moved by more than `max_shift`
-    (either way: a field that stops arriving, or one an upstream change now fills in)."""
+    above what chance gives a window this size (either way: a field that stops arriving, or one an upstream
+    change now fills in). A 30% share shows 4.6 points either side in 100 rows by chance alone."""
     rows = []
     for name in features:
         served, training = round(missing_share(frame[name]), 4), round(reference["features"][name]["missing"], 4)
+        by_chance = round(MISSING_SPREAD * math.sqrt(training * (1 - training) / max(len(frame), 1)), 4)
         rows.append({"feature": name, "missing": served, "training": training, "max_shift": max_shift,
-                     "shifted": abs(served - training) > max_shift})  # fmt: skip
+                     "chance": by_chance, "limit": round(max_shift + by_chance, 4),
+                     "shifted": abs(served - training) > max_shift + by_chance})  # fmt: skip
     return rows
 
 
@@ -135,7 +141,8 @@ def failures(drifted: list[dict[str, Any]], gaps: list[dict[str, Any]]) -> list[
     lines = [f"{r['feature']} drifted: PSI {r['psi']} > {r['limit']} ({r['max_psi']} + {r['chance']} by chance)"
              for r in drifted if r["drifted"]]  # fmt: skip
     lines += [f"{r['feature']}: {r['missing']:.1%} missing against {r['training']:.1%} in training "
-              f"(limit ±{r['max_shift'] * 100:.1f} points)" for r in gaps if r["shifted"]]  # fmt: skip
+              f"(limit ±{r['limit'] * 100:.1f} points: {r['max_shift'] * 100:.1f} + {r['chance'] * 100:.1f} by chance)"
+              for r in gaps if r["shifted"]]  # fmt: skip
     return lines
 
 
@@ -153,7 +160,7 @@ def missing_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| feature | missing | in training | limit | |", "|---|---:|---:|---:|---|"]
     for row in sorted(rows, key=lambda r: -abs(r["missing"] - r["training"])):
         lines.append(
-            f"| {row['feature']} | {row['missing']:.1%} | {row['training']:.1%} | ±{row['max_shift'] * 100:.1f} points "
+            f"| {row['feature']} | {row['missing']:.1%} | {row['training']:.1%} | ±{row['limit'] * 100:.1f} points "
             f"| {'SHIFT' if row['shifted'] else 'ok'} |"
         )
     return "\n".join(lines)
