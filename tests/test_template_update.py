@@ -64,21 +64,27 @@ def takes_a_template_change(project: Path, template: Path, env: dict[str, str], 
     make(project, "check-template", env)
 
 
-def test_cruft_create_bakes_a_committed_repository_that_cruft_update_follows(
-    template_copy: tuple[Path, dict[str, str]],
-) -> None:
-    template, env = template_copy
+def bake(tool: list[str], template: Path, out: Path, env: dict[str, str]) -> Path:
+    """Bake the template copy with `tool` as its users do; the repository is committed clean, `.cruft.json`
+    (cruft's own, for `cruft create`: written after the hook) tracked and naming the template's commit."""
     baked_at = git(template, "rev-parse", "HEAD").strip()
-    out = template.parent / "cruft-create"
-    cmd = [str(BIN / "cruft"), "create", str(template), "--no-input", "--output-dir", str(out)]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([*tool, str(template), "--no-input", "--output-dir", str(out)], env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     project = out / "penguin-species"
-    # As a cookiecutter bake: all committed, cruft's own .cruft.json (written after the hook) included.
     assert git(project, "status", "--porcelain") == ""
     assert {".cruft.json", "uv.lock", "data/raw/penguins.csv.dvc"} <= set(git(project, "ls-files").splitlines())
     state = json.loads((project / ".cruft.json").read_text())
     assert (state["template"], state["commit"]) == (str(template), baked_at)
+    return project
+
+
+def test_cruft_create_bakes_a_committed_repository_that_cruft_update_follows(
+    template_copy: tuple[Path, dict[str, str]],
+) -> None:
+    template, env = template_copy
+    out = template.parent / "cruft-create"
+    project = bake([str(BIN / "cruft"), "create"], template, out, env)
     cloud = subprocess.run([str(BIN / "dvc"), "status", "--cloud", "--json"], cwd=project, env=env,
                            capture_output=True, text=True, check=True)  # fmt: skip
     assert json.loads(cloud.stdout) == {}, cloud.stdout  # the data is in the local remote
@@ -91,15 +97,5 @@ def test_a_baked_repository_takes_a_template_change_and_keeps_its_own_edits(
     template_copy: tuple[Path, dict[str, str]],
 ) -> None:
     template, env = template_copy
-    baked_at = git(template, "rev-parse", "HEAD").strip()
-    out = template.parent / "cookiecutter"
-    cmd = [str(BIN / "cookiecutter"), str(template), "--no-input", "--output-dir", str(out)]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    project = out / "penguin-species"
-    state = json.loads((project / ".cruft.json").read_text())
-    assert (state["template"], state["commit"]) == (str(template), baked_at)
-    assert git(project, "status", "--porcelain") == ""
-    assert ".cruft.json" in git(project, "ls-files")
-
+    project = bake([str(BIN / "cookiecutter")], template, template.parent / "cookiecutter", env)
     takes_a_template_change(project, template, env, "A line the template added after the cookiecutter bake.")
