@@ -142,6 +142,8 @@ def main() -> None:
     init_dvc()
     lock_dependencies()
     if RENDERED_FOR_DIFF:  # cruft diffs the files; a commit or .cruft.json would only cost time
+        # Said, because `cruft create -o "$(mktemp -d)"` looks the same: its bake is then left uncommitted.
+        print(f"{Path.cwd()}: rendered for cruft's comparison (a temporary folder): not pushed or committed")
         return
     record_template()
     run("git", "add", "--all")
