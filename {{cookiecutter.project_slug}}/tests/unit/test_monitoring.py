@@ -19,12 +19,13 @@ from {{ cookiecutter.package_name }}.contract.schema import (
     FEATURE_NAMES,
     NUMERIC,
     TARGET,
+    TASK,
     value_range,
 )
 from {{ cookiecutter.package_name }}.monitoring import monitor, traffic
 from {{ cookiecutter.package_name }}.monitoring.live import config, middleware, requestlog
 from {{ cookiecutter.package_name }}.monitoring.live.metrics import worker_metrics
-from {{ cookiecutter.package_name }}.pipeline import drift, params
+from {{ cookiecutter.package_name }}.pipeline import drift, evaluate, params
 from tests.conftest import ROOT
 
 SETTINGS = params.load("monitor", ROOT / "params.yaml")
@@ -225,8 +226,20 @@ def test_a_window_of_one_class_only_is_scored_not_refused() -> None:
     only = pd.Series([first] * 40)
     live = monitor.live_metrics(only, only)
     assert live["accuracy"] == 1.0
-    if "f1" in live:  # binary: the positive class is absent from both, so it has no hits
-        assert live["f1"] == live["precision"] == live["recall"] == 0.0
+    # binary: the positive class is absent from both, so what needs it is undefined and left out, not a 0 that
+    # a gate on it would read as decay
+    assert not {"f1", "precision", "recall"} & set(live), live
+
+
+def test_a_gate_on_a_metric_the_rows_leave_undefined_fails() -> None:
+    """A held-out file on which the model never answers the positive class: no precision, and no pass."""
+    if TASK != "binary":
+        assert not evaluate.UNDEFINABLE - {"roc_auc"}
+        return
+    results = evaluate.gate({"accuracy": 0.9}, {"min": {"precision": 0.5, "accuracy": 0.8}})
+    assert results["precision"] == {"value": None, "min": 0.5, "passed": False} and results["accuracy"]["passed"]
+    with pytest.raises(SystemExit, match=r"evaluate\.min\.precison: no such metric"):
+        evaluate.gate({"accuracy": 0.9}, {"min": {"precison": 0.5}})
 
 
 def test_labels_without_the_target_column_are_refused_naming_it(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, sha256_file
-from {{ cookiecutter.package_name }}.contract.schema import CLASSIFICATION, EXAMPLE, TARGET, allowed_values
+from {{ cookiecutter.package_name }}.contract.schema import CLASSIFICATION, EXAMPLE, TARGET, TASK, allowed_values
 from {{ cookiecutter.package_name }}.monitoring import compare_shadow
 from {{ cookiecutter.package_name }}.monitoring.live import requestlog
 from {{ cookiecutter.package_name }}.monitoring.live.metrics import worker_metrics
@@ -187,6 +187,9 @@ def test_compare_shadow_reports_agreement_and_both_models_metrics_on_the_same_la
         assert "the same class on 50.00% of the rows" in text
         assert f"| {LABEL} | 2 | 100.00% |" in text and f"| {OTHER} | 2 | 0.00% |" in text
         assert "| accuracy | 0.5 | 1.0 | +0.500000 | shadow better |" in text
+        if TASK == "binary" and str(LABEL) == allowed_values(TARGET)[0]:  # no positive label: recall undefined
+            # the served model answers the positive class twice, wrongly; the shadow never: no precision
+            assert "| precision | 0.0 | - | | |" in text and "| recall |" not in text, text
     else:
         assert "Mean absolute difference of the predictions: 0.25" in text
         assert "| mae | 0.25 | 0.0 | -0.250000 |" in text

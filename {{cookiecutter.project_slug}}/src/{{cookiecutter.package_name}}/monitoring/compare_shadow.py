@@ -111,8 +111,12 @@ def report(result: dict[str, Any]) -> str:
         gated = {name: kind for kind in ("min", "max") for name in (params.load("evaluate").get(kind) or {})}
         lines += ["", f"## On labelled traffic ({result['labelled']} rows, the same for both)", "",
                   "| metric | served | shadow | shadow - served | |", "|---|---:|---:|---:|---|"]  # fmt: skip
-        for name, ours in result["metrics"]["served"].items():
-            theirs = result["metrics"]["shadow"][name]
+        served, shadow = result["metrics"]["served"], result["metrics"]["shadow"]
+        for name in [*served, *(n for n in shadow if n not in served)]:
+            ours, theirs = served.get(name), shadow.get(name)
+            if ours is None or theirs is None:  # undefined for one model on these rows (evaluate.metrics)
+                lines.append(f"| {name} | {'-' if ours is None else ours} | {'-' if theirs is None else theirs} | | |")
+                continue
             better = theirs > ours if gated.get(name) == "min" else theirs < ours if gated.get(name) == "max" else None
             verdict = "" if better is None or theirs == ours else ("shadow better" if better else "shadow worse")
             lines.append(f"| {name} | {ours} | {theirs} | {theirs - ours:+.6f} | {verdict} |")

@@ -58,9 +58,10 @@ def metric_values(
     a, p = np.asarray(actual).astype(str), np.asarray(predicted).astype(str)
     if TASK == "binary":
         assert classes is not None, "a binary task's metrics name its positive class"
-        # The positive class by `labels=`, not `pos_label=`: a window or slice where neither the labels
-        # nor the answers hold it (a quiet day with no churn) scores 0 instead of raising.
-        positive = {"labels": [classes[1]], "average": "macro", "zero_division": 0}
+        # The positive class by `labels=`, not `pos_label=`, which raises on a window or slice where neither
+        # the labels nor the answers hold it (a quiet day with no churn). What is then undefined (precision
+        # with no positive answer, recall with no positive label) is left out, as roc_auc is, not scored 0.
+        positive = {"labels": [classes[1]], "average": "macro", "zero_division": np.nan}
         values = {
             "accuracy": skm.accuracy_score(a, p),
             "f1": skm.f1_score(a, p, **positive),
@@ -76,14 +77,22 @@ def metric_values(
                 if TASK == "binary"
                 else skm.roc_auc_score(a, probabilities, multi_class="ovr", labels=classes)
             )
-    return {name: round(float(v), 6) for name, v in values.items()}
+    return {name: round(float(v), 6) for name, v in values.items() if not np.isnan(v)}
+
+
+# What `metrics` leaves out where the rows leave it undefined (no positive answer or label, a single class).
+UNDEFINABLE = {"binary": {"f1", "precision", "recall", "roc_auc"}, "multiclass": {"roc_auc"}}.get(TASK, set())
 
 
 def gate(values: dict[str, float], thresholds: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
-    """Each threshold of params.yaml: `min` metrics must reach it, `max` metrics must stay under it."""
-    results = {}
+    """Each threshold of params.yaml: `min` metrics must reach it, `max` metrics must stay under it; a gated
+    metric these rows leave undefined fails (a model that never answers the positive class has no precision)."""
+    results: dict[str, dict[str, Any]] = {}
     for kind in ("min", "max"):
         for name, threshold in (thresholds.get(kind) or {}).items():
+            if name not in values and name in UNDEFINABLE:
+                results[name] = {"value": None, kind: threshold, "passed": False}
+                continue
             if name not in values:
                 raise SystemExit(f"error: params.yaml evaluate.{kind}.{name}: no such metric; known: {sorted(values)}")
             passed = values[name] >= threshold if kind == "min" else values[name] <= threshold
