@@ -212,11 +212,12 @@ def test_deploy_to_a_container_pushes_by_digest_serves_the_pin_and_records_the_d
         audit = subprocess.run(["make", "audit"], **run).stdout
         assert note["image"] in audit
 
-        # The promotion carried the environment's manifests; rendered by the pushed digest, still valid.
-        assert "4 files valid" in subprocess.run(["make", "check-manifests"], **run).stdout
-        subprocess.run(["make", "manifests", "ENV=staging", f"IMAGE={note['image']}"], **run)
+        # What a GitOps controller syncs: the folder by the pushed digest, which a promotion never carries.
+        assert not (project / "deploy/k8s").exists()
+        subprocess.run(["make", "commit-manifests", "ENV=staging", f"IMAGE={note['image']}", "NO_PUSH=1"], **run)
         assert f"image: {note['image']}" in (project / "deploy/k8s/staging/deployment.yaml").read_text()
-        assert "4 files valid" in subprocess.run(["make", "check-manifests"], **run).stdout
+        checked = subprocess.run(["make", "check-manifests"], **run).stdout
+        assert "4 files by digest, as their deploys rendered them, and valid" in checked, checked
 
         subprocess.run(["make", "undeploy", "ENV=staging"], **run)
         assert podman(engine, "ps", "--all", "--filter", "name=penguin-species-staging", "--quiet") == ""
@@ -307,6 +308,10 @@ def test_deploy_yml_pushes_attests_and_records_deployed_only_when_the_url_serves
             return subprocess.run(["git", "--git-dir", str(origin), "tag", "--list", "penguin_species#*"],
                                   capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
 
+        def at_origin(*args: str) -> str:
+            return subprocess.run(["git", "--git-dir", str(origin), *args], capture_output=True, text=True,
+                                  check=True).stdout  # fmt: skip
+
         # (a) Nothing configured: pushed by digest, attested, recorded as not deployed; staging stays pending.
         runner, results = deploy("deploywf-a", merged, {})
         assert results["plan"].ok and results["staging"].ok, results["staging"].failure()
@@ -324,6 +329,10 @@ def test_deploy_yml_pushes_attests_and_records_deployed_only_when_the_url_serves
             "push-to-registry": "true",
         }
         assert cluster.calls() == []
+        # The digest is in git, where Argo CD or Flux syncs it from, rendered from the merge the run checked out.
+        assert f"image: {record['image']}" in at_origin("show", "main:deploy/k8s/staging/deployment.yaml")
+        message = at_origin("log", "-1", "--format=%B", "main")
+        assert message.startswith("Deploy staging by digest") and f"Rendered-From: {merged.sha}" in message, message
         print(f"(a) deploy.yml, nothing configured: {time.monotonic() - started:.1f} s")
 
         # (c) The URL serves another model (GitOps mode, no cluster credential): the job fails, nothing recorded.
@@ -352,6 +361,12 @@ def test_deploy_yml_pushes_attests_and_records_deployed_only_when_the_url_serves
         assert applied["image"] == deployed["image"] and applied["name"] == "penguin-species-staging"
         assert applied["annotations"]["ai.lastmile.model/artifact-sha256"] == sha
         assert http("GET", f"{url}/metadata") == (200, lineage)
+        assert f"image: {deployed['image']}" in at_origin("show", "main:deploy/k8s/staging/deployment.yaml")
+        # origin's main as a clone has it: each folder by digest, as the deploy that committed it rendered it.
+        subprocess.run(["git", "fetch", "--quiet", str(origin), "main"], cwd=project, check=True)
+        subprocess.run(["git", "switch", "--quiet", "--detach", "FETCH_HEAD"], cwd=project, check=True)
+        checked = subprocess.run(["make", "check-manifests"], cwd=project, env=env, capture_output=True, text=True)
+        assert checked.returncode == 0 and "4 files by digest" in checked.stdout, checked.stdout + checked.stderr
     finally:
         state = tmp_path / "cluster/kubectl-state.json"
         found = json.loads(state.read_text()).get("container") if state.exists() else None

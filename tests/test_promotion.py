@@ -268,21 +268,12 @@ lineage = pins.Lineage.model_validate_json(gitops.show({source!r}, "models/linea
 pin = pins.Pin(environment={environment!r}, promoted_from={promoted_from!r}, source_commit={source!r}, model=lineage,
                evaluation=gates.evaluate_pin(lineage, {source!r}))
 {edit}
-pins.write(pin)
-manifests.write_pin(pin)  # as `make promote` does: the pin and its rendered manifests, together
+pins.write(pin)  # as `make promote` does: the pin alone
 """
-    team.run("uv", "run", "--no-sync", "python", "-c", code.replace("gates, pins", "gates, manifests, pins"))
-    team.run("git", "add", "deploy/environments", "deploy/k8s")
-    team.run(
-        "git",
-        "commit",
-        "--quiet",
-        "-m",
-        f"Crafted: {branch}\n\nEnvironment: {environment}\n",
-        "--",
-        "deploy/environments",
-        "deploy/k8s",
-    )
+    team.run("uv", "run", "--no-sync", "python", "-c", code)
+    team.run("git", "add", "deploy/environments")
+    team.run("git", "commit", "--quiet", "-m", f"Crafted: {branch}\n\nEnvironment: {environment}\n", "--",
+             "deploy/environments")  # fmt: skip
     team.run("git", "push", "--quiet", "origin", branch)
     team.run("git", "switch", "--quiet", "main")
     return team.github.open_pull_request(branch, branch)
@@ -402,7 +393,6 @@ def rollback_to_first(team: Team, environment: str) -> PullRequest:
     )
     team.run("git", "switch", "--quiet", "--create", f"break/tampered-{environment}", "origin/main")
     (team.path / path).write_text(text)
-    team.cli("manifests", "--environment", environment)
     team.run(
         "git", "commit", "--quiet", "-am", f"Roll {environment} back to its first model\n\nEnvironment: {environment}\n"
     )

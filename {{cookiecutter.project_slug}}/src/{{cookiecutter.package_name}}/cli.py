@@ -97,10 +97,15 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--registry", help="push the image there (host[:port][/path]) and print it by digest")
     sp.add_argument("--environment", choices=ENVIRONMENTS, help="build the image of this environment's pin instead")
 
-    sp = command("manifests", "release.manifests:write", "Render deploy/k8s/<env>/ from each pin and params.yaml.")
-    sp.add_argument("--environment", choices=ENVIRONMENTS, help="only this environment (default: every pinned one)")
-    sp.add_argument("--image", help="the environment's image by digest (<repository>@sha256:…), once pushed")
-    sp = command("check-manifests", "release.manifests:check", "Check deploy/k8s/ against the pins and the schemas.")
+    def rendering(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--environment", choices=ENVIRONMENTS, required=True)
+        sp.add_argument("--image", required=True, help="the environment's image by digest (<repository>@sha256:…)")
+
+    rendering(command("manifests", "release.manifests:write", "Render deploy/k8s/<env>/ by the image's digest here."))
+    sp = command("commit-manifests", "release.manifests:commit", "Commit deploy/k8s/<env>/ by a pushed digest.")
+    rendering(sp)
+    sp.add_argument("--no-push", action="store_true", help="commit on HEAD here instead (no origin is asked)")
+    sp = command("check-manifests", "release.manifests:check", "Check deploy/k8s/: by digest, as deploys rendered it.")
     sp.add_argument("--kubernetes-version", help="the schemas' Kubernetes version (default: kubernetes-validate's)")
 
     # Batch scoring: files in, files out (batch/; release/scoring.py picks the pinned model).

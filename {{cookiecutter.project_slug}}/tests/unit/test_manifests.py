@@ -1,5 +1,6 @@
 """The Kubernetes manifests rendered from a pin: valid against the schemas (offline), shaped as a service
-that loads a model should be, and refused by the gates when they and the pin disagree."""
+that loads a model should be, committed by a deploy by digest, and refused by `check-manifests` when they
+name a tag, differ from what their deploy rendered, or come from a pull request."""
 
 from __future__ import annotations
 
@@ -9,18 +10,20 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 
+from {{ cookiecutter.package_name }}.contract.names import DEFAULT_BRANCH
 from {{ cookiecutter.package_name }}.pipeline.params import load
-from {{ cookiecutter.package_name }}.release import deploy, manifests, pins, targets
+from {{ cookiecutter.package_name }}.release import deploy, gitops, manifests, pins, targets
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
 
-from .test_release import pin
+from .test_release import History, history, pin, promoted  # noqa: F401 (history: the fixture, by its name)
 
 PROJECT = Path(__file__).resolve().parents[2]
 DIGEST = "registry.example/team/service@sha256:" + "1" * 64
+OTHER = "registry.example/someone/else@sha256:" + "2" * 64
 
 
 @pytest.fixture
@@ -31,13 +34,13 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def written(p: pins.Pin, image: str | None = None) -> dict[Path, str]:
+def written(p: pins.Pin, image: str = DIGEST) -> dict[Path, str]:
     return {path: path.read_text() for path in manifests.write_pin(p, image)}
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
 def test_the_rendered_manifests_are_valid_kubernetes(folder: Path, environment: str) -> None:
-    files = written(pin(environment, "a"), DIGEST)
+    files = written(pin(environment, "a"))
     validate = Path(sys.executable).parent / "kubernetes-validate"
     result = subprocess.run([str(validate), "--strict", *map(str, files)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -73,45 +76,122 @@ def test_an_image_not_named_by_digest_is_refused(folder: Path) -> None:
         manifests.render("staging", pin("staging", "a"), "registry.example/team/service:latest")
 
 
-def test_manifests_that_match_their_pin_agree_by_tag_or_by_digest(folder: Path) -> None:
-    p = pin("staging", "a")
-    assert manifests.disagreements("staging", p, written(p)) == []
-    assert manifests.disagreements("staging", p, written(p, DIGEST)) == []
+@pytest.fixture
+def deployed(history: History, capsys: pytest.CaptureFixture[str]) -> History:  # noqa: F811
+    """Staging's pin merged with the project's params.yaml, then its folder committed by a deploy (no origin)."""
+    shutil.copy(PROJECT / "params.yaml", history.path / "params.yaml")
+    history.git("commit", "--quiet", "--all", "-m", "The project's params, deploy section included")
+    history.merge(promoted(history, "staging", "a"))
+    manifests.commit(environment="staging", image=DIGEST, no_push=True)
+    capsys.readouterr()
+    return history
 
 
-@pytest.mark.parametrize(
-    "change, problem",
-    [
-        (lambda files: files.pop(manifests.K8S / "staging/pdb.yaml"), "pdb.yaml is missing"),
-        (
-            lambda files: files.update({manifests.K8S / "staging/hpa.yaml": "maxReplicas: 100\n"}),
-            "hpa.yaml does not match",
-        ),
-    ],
-    ids=["missing", "edited by hand"],
-)
-def test_manifests_that_differ_from_their_pin_disagree(
-    folder: Path, change: Callable[[dict[Path, str]], object], problem: str
+def checked(capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = manifests.check(kubernetes_version=None)
+    return code, capsys.readouterr().err
+
+
+def test_a_deploy_commits_the_folder_by_digest_naming_the_commit_it_rendered(
+    deployed: History, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    p = pin("staging", "a")
-    files = written(p)
-    change(files)
-    assert any(problem in d for d in manifests.disagreements("staging", p, files))
+    message = deployed.git("log", "-1", "--format=%B")
+    assert message.startswith("Deploy staging by digest: model aaaaaaaaaaaa") and DIGEST in message, message
+    assert gitops.trailers(message)["Rendered-From"] == deployed.git("rev-parse", "HEAD~1").strip()
+    assert deployed.git("show", "--name-only", "--format=", "HEAD").split() == [
+        f"deploy/k8s/staging/{kind}.yaml" for kind in sorted(manifests.KINDS)
+    ]
+    assert f"image: {DIGEST}" in (manifests.K8S / "staging/deployment.yaml").read_text()
+    assert checked(capsys) == (0, "")
+    tip = deployed.git("rev-parse", "HEAD")
+    manifests.commit(environment="staging", image=DIGEST, no_push=True)  # the same rendering: nothing to commit
+    assert deployed.git("rev-parse", "HEAD") == tip
 
 
-def test_manifests_of_another_model_disagree_with_the_pin(folder: Path) -> None:
-    files = written(pin("staging", "b"))
-    problems = manifests.disagreements("staging", pin("staging", "a"), files)
-    assert len(problems) == len(manifests.KINDS) and all("does not match the pin" in d for d in problems)
-    assert yaml.safe_load(files[manifests.K8S / "staging/deployment.yaml"])["metadata"]["name"].endswith("staging")
+def by_hand(repo: History, edit: Callable[[str], str], kind: str = "deployment", trailer: bool = False) -> None:
+    path = manifests.K8S / f"staging/{kind}.yaml"
+    path.write_text(edit(path.read_text()))
+    message = deployed_message(repo) if trailer else "Edit the manifests by hand"
+    repo.git("commit", "--quiet", "--all", "-m", message)
+
+
+def deployed_message(repo: History) -> str:
+    """The last deploy's message, trailer and all: a forger can copy it."""
+    return repo.git("log", "-1", "--format=%B", "--", str(manifests.K8S))
+
+
+def another_model(repo: History) -> None:
+    manifests.write_pin(pin("staging", "b"), DIGEST)
+    repo.git("commit", "--quiet", "--all", "-m", deployed_message(repo))
+
+
+BREAKAGES: dict[str, tuple[Callable[[History], Any], str]] = {
+    "a tag": (lambda h: by_hand(h, lambda t: t.replace(DIGEST, "ghcr.io/team/service:v1")), "not by digest"),
+    "an edit left uncommitted": (
+        lambda h: (manifests.K8S / "staging/hpa.yaml").write_text("maxReplicas: 100\n"),
+        "has changes that no deploy committed",
+    ),
+    "an edit committed by hand": (
+        lambda h: by_hand(h, lambda t: t.replace("maxReplicas: 2", "maxReplicas: 20"), "hpa"),
+        "names no `Rendered-From:` commit",
+    ),
+    "an edit under a copied trailer": (
+        lambda h: by_hand(h, lambda t: t.replace("maxReplicas: 2", "maxReplicas: 20"), "hpa", trailer=True),
+        "hpa.yaml is not what the deploy at",
+    ),
+    "another model's rendering under a copied trailer": (another_model, "deployment.yaml is not what the deploy at"),
+}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=list(BREAKAGES))
+def test_check_manifests_refuses_what_no_deploy_rendered(
+    deployed: History, capsys: pytest.CaptureFixture[str], breakage: str
+) -> None:
+    breaks, said = BREAKAGES[breakage]
+    breaks(deployed)
+    code, err = checked(capsys)
+    assert code == 1 and said in err, err
+
+
+def test_check_manifests_refuses_a_pull_request_that_touches_the_folder(
+    deployed: History, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even a rendering a deploy could have made, trailer and all: the digest is the pull request's choice."""
+    deployed.git("update-ref", f"refs/remotes/origin/{DEFAULT_BRANCH}", DEFAULT_BRANCH)
+    deployed.git("switch", "--quiet", "--create", "swap-image")
+    manifests.commit(environment="staging", image=OTHER, no_push=True)
+    assert checked(capsys) == (0, "")  # on a push, this history holds together
+    monkeypatch.setenv("GITHUB_BASE_REF", DEFAULT_BRANCH)
+    code, err = checked(capsys)
+    assert code == 1 and "deployment.yaml: a pull request may not change deploy/k8s/" in err, err
+
+
+def test_a_deploy_commits_onto_the_origin_without_moving_this_checkout(deployed: History, tmp_path: Path) -> None:
+    """Pushed onto origin's tip, which moved since this checkout was made; the checkout stays where it was."""
+    origin = tmp_path.parent / f"{tmp_path.name}-origin.git"
+    deployed.git("clone", "--quiet", "--bare", str(deployed.path), str(origin))
+    deployed.git("remote", "add", "origin", str(origin))
+    other = tmp_path.parent / f"{tmp_path.name}-other"
+    deployed.git("clone", "--quiet", str(origin), str(other))
+    (other / "README.md").write_text("Merged meanwhile.\n")
+    for args in (["add", "README.md"], ["commit", "--quiet", "-m", "Merged meanwhile"], ["push", "--quiet"]):
+        subprocess.run(["git", *args], cwd=other, check=True, capture_output=True)
+    here = deployed.git("rev-parse", "HEAD")
+    manifests.commit(environment="staging", image=OTHER, no_push=False)
+    assert deployed.git("rev-parse", "HEAD") == here
+    tip = subprocess.run(["git", "--git-dir", str(origin), "log", "-2", "--format=%s"], capture_output=True,
+                         text=True, check=True).stdout.splitlines()  # fmt: skip
+    assert tip == ["Deploy staging by digest: model aaaaaaaaaaaa", "Merged meanwhile"], tip
+    shown = subprocess.run(["git", "--git-dir", str(origin), "show", f"{DEFAULT_BRANCH}:deploy/k8s/staging/deployment.yaml"],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert f"image: {OTHER}" in shown
 
 
 @pytest.fixture
 def pinned(folder: Path, monkeypatch: pytest.MonkeyPatch) -> pins.Pin:
-    """Staging pinned, its manifests committed by tag, no cluster or URL configured, the image pushed."""
+    """Staging pinned, no cluster or URL configured, the image pushed."""
     p = pin("staging", "a")
     pins.write(p)
-    written(p)
     for name in ("KUBECONFIG", "DEPLOY_URL", "DEPLOY_WAIT_SECONDS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("IMAGE", DIGEST)
@@ -141,17 +221,9 @@ def test_the_kubernetes_target_refuses_before_it_changes_anything(
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    before = (manifests.K8S / "staging/deployment.yaml").read_text()
     with pytest.raises(ReleaseError, match=re.escape(refusal)):
         targets.KubernetesTarget().deploy("staging", "")
-    assert (manifests.K8S / "staging/deployment.yaml").read_text() == before
-
-
-def test_the_kubernetes_target_refuses_committed_manifests_that_differ_from_the_pin(pinned: pins.Pin) -> None:
-    hpa = manifests.K8S / "staging/hpa.yaml"
-    hpa.write_text(hpa.read_text().replace("maxReplicas: 2", "maxReplicas: 20"))
-    with pytest.raises(ReleaseError, match=r"the committed manifests do not match the pin: .*hpa\.yaml"):
-        targets.KubernetesTarget().deploy("staging", "")
+    assert not manifests.K8S.exists()
 
 
 def test_a_url_that_answers_nothing_fails_the_check(pinned: pins.Pin) -> None:

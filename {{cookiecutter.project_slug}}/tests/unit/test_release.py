@@ -24,7 +24,6 @@ from {{ cookiecutter.package_name }}.release import (
     gates,
     github,
     gitops,
-    manifests,
     pins,
     proposals,
     records,
@@ -336,8 +335,8 @@ def test_a_pin_whose_source_commit_is_not_on_the_default_branch_fails(history: H
 
 @pytest.mark.parametrize(
     "also",
-    [("deploy/environments/production.yaml",), ("params.yaml",), ("deploy/k8s/production/deployment.yaml",)],
-    ids=["two pins", "a pin and the thresholds", "a pin and another environment's manifests"],
+    [("deploy/environments/production.yaml",), ("params.yaml",), ("deploy/k8s/staging/deployment.yaml",)],
+    ids=["two pins", "a pin and the thresholds", "a pin and its manifests, which only a deploy writes"],
 )
 def test_a_pull_request_that_changes_more_than_one_pin_is_refused(history: History, also: tuple[str, ...]) -> None:
     history.propose(promoted(history, "staging", "a"), *also)
@@ -349,32 +348,6 @@ def test_a_pull_request_that_changes_one_pin_is_in_scope(history: History) -> No
     expected = promoted(history, "staging", "a")
     history.propose(expected)
     assert gates.scope(DEFAULT_BRANCH) == expected
-
-
-def test_a_pull_request_that_changes_one_pin_and_its_manifests_is_in_scope(history: History) -> None:
-    expected = promoted(history, "staging", "a")
-    history.propose(expected, "deploy/k8s/staging/deployment.yaml", "deploy/k8s/staging/hpa.yaml")
-    assert gates.scope(DEFAULT_BRANCH) == expected  # whether they agree with the pin is the manifests gate's
-
-
-def test_manifests_edited_by_hand_in_a_promotion_fail_the_manifests_gate(history: History) -> None:
-    """The gate renders the pin again: a pull request whose manifests say anything else is refused, by file."""
-    (history.path / "params.yaml").write_text((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
-    history.git("commit", "--quiet", "--all", "-m", "The project's params, deploy section included")
-    expected = promoted(history, "staging", "a")
-    history.propose(expected)
-    manifests.write_pin(expected)  # as `make promote` does, beside the pin
-    history.git("add", "--all")
-    history.git("commit", "--quiet", "-m", "Render the manifests")
-    agreed = gates.manifests_agree(expected, "HEAD")
-    assert agreed is not None and agreed.passed, agreed
-    hpa = history.path / manifests.K8S / "staging/hpa.yaml"
-    scaled = hpa.read_text().replace("maxReplicas: 2", "maxReplicas: 100")
-    assert scaled != hpa.read_text()
-    hpa.write_text(scaled)
-    history.git("commit", "--quiet", "--all", "-m", "Scale staging by hand")
-    refused = gates.manifests_agree(expected, "HEAD")
-    assert refused is not None and not refused.passed and "hpa.yaml does not match" in refused.detail, refused
 
 
 def test_a_pull_request_that_changes_no_pin_is_not_a_promotion(history: History) -> None:

@@ -3,7 +3,8 @@
 In CI the gates are the base branch's code, run on the base branch's checkout (promote.yml runs on
 `pull_request_target`): the pull request's merge commit is fetched and read with git as data, never
 checked out or run, so a pull request cannot edit the judge it faces. It changes one pin file and
-nothing else but that environment's rendered manifests (deploy/k8s/<env>/, equal to a rendering of the pin), and the thresholds it is judged by are the base branch's. The pin's record is the lineage its source commit recorded, and that commit is on the
+nothing else (deploy/k8s/ is the deploy's to write, by digest), and the thresholds it is judged by are
+the base branch's. The pin's record is the lineage its source commit recorded, and that commit is on the
 default branch. Production takes only what staging runs; a rollback only what the environment ran
 before, and today's thresholds are reported for it without blocking it. A promotion must meet the
 thresholds of params.yaml on the current held-out data, and not trail the environment's model.
@@ -22,7 +23,7 @@ import pandas as pd
 from ..pipeline import dvclock, params
 from ..pipeline.evaluate import gate, score
 from ..pipeline.outputs import HELD_OUT, LINEAGE
-from . import artifacts, compare, gitops, manifests, pins, remote
+from . import artifacts, compare, gitops, pins, remote
 from .errors import ReleaseError
 
 
@@ -124,22 +125,14 @@ def no_regression(pin: pins.Pin, base: str, limits: dict[str, Any]) -> Check | N
     )
 
 
-def manifests_agree(pin: pins.Pin, change: str | None) -> Check | None:
-    """The change's deploy/k8s/<env>/ files are a rendering of its pin (by the base's params.yaml)."""
-    if change is None:
-        return None  # `make promote` renders them itself, beside the pin it writes
-    problems = manifests.disagreements(pin.environment, pin, manifests.files_at(change, pin.environment))
-    return Check("manifests", not problems, "; ".join(problems) or "deploy/k8s/ renders exactly this pin")
-
-
-def gates(pin: pins.Pin, base: str | None = None, change: str | None = None) -> list[Check]:
-    """Every gate a pin must pass, in the order a reviewer reads them; `change` is the commit carrying it."""
+def gates(pin: pins.Pin, base: str | None = None) -> list[Check]:
+    """Every gate a pin must pass, in the order a reviewer reads them."""
     base = base or gitops.base()
     checks = [
         Check("pin", True, f"valid, {pin.model.model_name} version {pin.model.version}"),
         record(pin, base),
     ]
-    found = [shadow_record(pin, base), manifests_agree(pin, change), order(pin, base), thresholds(pin),
+    found = [shadow_record(pin, base), order(pin, base), thresholds(pin),
              no_regression(pin, base, params.load("evaluate"))]  # fmt: skip
     return checks + [check for check in found if check is not None]
 
@@ -178,12 +171,11 @@ def scope(base: str, change: str = "HEAD") -> pins.Pin | None:
     if not any(Path(f).parent == pins.PINS for f in changed):
         return None
     pin_files = [f for f in changed if Path(f).parent == pins.PINS and f.endswith(".yaml")]
-    # Beside its pin, a promotion carries the environment's rendered manifests (the manifests gate compares them).
-    rendered = {str(manifests.K8S / Path(f).stem / f"{kind}.yaml") for f in pin_files for kind in manifests.KINDS}
-    if len(pin_files) != 1 or set(changed) - set(pin_files) - rendered:
+    # The pin alone: the base's thresholds judge it, and deploy/k8s/ is written by the deploy, by digest.
+    if len(pin_files) != 1 or set(changed) - set(pin_files):
         raise ReleaseError(
-            "a promotion changes exactly one pin file and nothing else but its manifests in deploy/k8s/, so it is "
-            f"judged by the base branch's thresholds; this one changes {', '.join(changed) or 'nothing'}"
+            "a promotion changes exactly one pin file and nothing else (deploy/k8s/ is written by the deploy), so "
+            f"it is judged by the base branch's thresholds; this one changes {', '.join(changed) or 'nothing'}"
         )
     text = gitops.show(change, pin_files[0])
     if text is None:
@@ -212,7 +204,7 @@ def main(*, base: str | None, pull_request: int | None, output: Path) -> int:
             print("gate: this change edits no pin in deploy/environments/: not a promotion, nothing to gate")
             return 0
         remote.pull()  # the held-out rows the candidate is scored on
-        checks = gates(pin.model_copy(update={"evaluation": evaluate_pin(pin.model, pin.source_commit)}), base, change)
+        checks = gates(pin.model_copy(update={"evaluation": evaluate_pin(pin.model, pin.source_commit)}), base)
     except ReleaseError as error:  # the PR's report says why, as the log does
         output.write_text(f"## Promotion gates: FAIL\n\n{error}\n")
         print(f"gate: {error}", file=sys.stderr)

@@ -6,8 +6,10 @@ import base64
 import os
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..contract.names import DEFAULT_BRANCH
 from .errors import ReleaseError
@@ -30,8 +32,11 @@ def pull_request(subject: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def git(*args: str, cwd: Path = Path(), check: bool = True) -> str:
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+ATTEMPTS = 3  # pushes retried on top of what landed meanwhile
+
+
+def git(*args: str, cwd: Path = Path(), check: bool = True, **run: Any) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, **run)
     if check and result.returncode != 0:
         raise GitError(f"`git {' '.join(args)}` failed: {result.stderr.strip()}")
     return result.stdout.strip()
@@ -51,6 +56,11 @@ def exists(rev: str) -> bool:
     return git("rev-parse", "--verify", "--quiet", rev + "^{commit}", check=False) != ""
 
 
+def pull_request_base() -> str | None:
+    """The branch a pull request's CI run merges into (GitHub sets GITHUB_BASE_REF only there)."""
+    return os.environ.get("GITHUB_BASE_REF") or None
+
+
 def base() -> str:
     """The revision that stands for the default branch in this checkout.
 
@@ -58,7 +68,7 @@ def base() -> str:
     refs: the base is `origin/$GITHUB_BASE_REF`. Elsewhere it is the local default branch, or the
     remote's where there is no local one (a clone made by a push event's checkout, an auditor's).
     """
-    pr_base = os.environ.get("GITHUB_BASE_REF")
+    pr_base = pull_request_base()
     candidates = [f"origin/{pr_base}"] if pr_base else [DEFAULT_BRANCH, f"origin/{DEFAULT_BRANCH}"]
     for ref in candidates:
         if exists(ref):
@@ -131,3 +141,29 @@ def remote(*args: str) -> str:
 def push(*refs: str) -> None:
     """Push refs to origin, never with force."""
     remote("push", "--quiet", "origin", *refs)
+
+
+def commit_onto(branch: str, files: dict[Path, str], message: str) -> str:
+    """Commit the files onto origin's branch and push it without force, leaving this checkout as it is; when
+    the branch moved meanwhile, commit again on its new tip. Returns the commit (the tip, if nothing changed)."""
+    attempt = 1
+    while True:
+        remote("fetch", "--quiet", "--no-tags", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
+        parent = git("rev-parse", f"origin/{branch}")
+        with tempfile.TemporaryDirectory() as scratch:  # an index of its own: the checkout's stays untouched
+            index = os.environ | {"GIT_INDEX_FILE": f"{scratch}/index"}
+            git("read-tree", parent, env=index)
+            for path, text in files.items():
+                blob = git("hash-object", "-w", "--stdin", input=text)
+                git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index)
+            tree = git("write-tree", env=index)
+        if tree == git("rev-parse", parent + "^{tree}"):
+            return parent
+        sha = git("commit-tree", tree, "-p", parent, "-m", message)
+        try:
+            remote("push", "--quiet", "origin", f"{sha}:refs/heads/{branch}")
+            return sha
+        except GitError:
+            if attempt == ATTEMPTS:
+                raise
+            attempt += 1

@@ -1,13 +1,15 @@
-"""Kubernetes manifests rendered from each pin: `deploy/k8s/<env>/`, what kubectl applies or Argo CD / Flux syncs.
+"""Kubernetes manifests rendered from a pin: `deploy/k8s/<env>/`, what kubectl applies or Argo CD / Flux syncs.
 
-Rendered files rather than kustomize overlays: the pull request shows exactly what the cluster will get,
-the gates compare the files with a fresh rendering of the pin (no kustomize binary needed), and any
-GitOps controller syncs a plain folder. The shape is here, the sizes are params.yaml's `deploy` section.
+Rendered files rather than kustomize overlays: git holds exactly what the cluster gets, the check compares
+the files with a fresh rendering (no kustomize binary needed), and any GitOps controller syncs a plain
+folder. The shape is here, the sizes are params.yaml's `deploy` section.
 
-The Deployment names its image by digest once one is known (`make manifests ENV=<env> IMAGE=<repo>@sha256:…`
-after a push, which the kubernetes deploy target does before it applies, release/targets.py); before that by
-the model's version tag, which the gates accept only together with the model identity the pin names
-(labels and annotations below).
+The image is named by digest, never by a tag a push can move: the digest exists only once a deploy has
+built and pushed the pin's image, so only a deploy writes the folder (`make commit-manifests`, a commit
+onto the default branch whose `Rendered-From:` trailer names the commit it rendered), as Argo CD Image
+Updater's write-back and Kargo do. A promotion changes the pin alone; `make check-manifests` refuses a tag,
+a folder that no deploy wrote or that differs from the rendering its deploy made, and a pull request
+that touches the folder.
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ from typing import Any
 
 import yaml
 
-from ..contract.names import SERVICE_NAME
+from ..contract.names import DEFAULT_BRANCH, SERVICE_NAME
 from ..pipeline.params import load
 from . import gitops, pins
-from .environments import ENVIRONMENTS
 from .errors import ReleaseError
 from .image import LABEL_PREFIX
 
@@ -31,7 +32,8 @@ KINDS = ("deployment", "service", "hpa", "pdb")
 PORT = 3000  # the image's (deploy/Containerfile)
 USER = 10001  # the image's numeric user
 MODEL = LABEL_PREFIX  # the image labels and the manifests' annotations share one namespace
-HEADER = "# Rendered by `make manifests` from deploy/environments/{env}.yaml and params.yaml: do not edit.\n"
+HEADER = "# Rendered by `make commit-manifests` from deploy/environments/{env}.yaml and params.yaml: do not edit.\n"
+TRAILER = "Rendered-From"  # the commit a deploy rendered the folder from: its pin and its params.yaml
 
 
 class Dumper(yaml.SafeDumper):
@@ -41,17 +43,15 @@ class Dumper(yaml.SafeDumper):
         return True
 
 
-def image_reference(pin: pins.Pin, image: str | None, repository: str) -> str:
-    if image:
-        if "@sha256:" not in image:
-            raise ReleaseError(f"IMAGE must name the image by digest (<repository>@sha256:<hex>), not {image!r}")
-        return image
-    return f"{repository}:v{pin.model.version}"
+def by_digest(image: str) -> str:
+    if "@sha256:" not in image:
+        raise ReleaseError(f"IMAGE must name the image by digest (<repository>@sha256:<hex>), not {image!r}")
+    return image
 
 
-def render(environment: str, pin: pins.Pin, image: str | None = None) -> dict[str, dict[str, Any]]:
-    """The four resources for the environment, by kind."""
-    params = load("deploy")
+def render(environment: str, pin: pins.Pin, image: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The four resources for the environment, by kind; `params` is a `deploy` section (default: params.yaml's)."""
+    params = params if params is not None else load("deploy")
     size = params["environments"][environment]
     name = f"{SERVICE_NAME}-{environment}"
     selector = {"app.kubernetes.io/name": SERVICE_NAME, "app.kubernetes.io/instance": name}
@@ -65,7 +65,7 @@ def render(environment: str, pin: pins.Pin, image: str | None = None) -> dict[st
     probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "timeoutSeconds": 3}
     container = {
         "name": "service",
-        "image": image_reference(pin, image, params["image_repository"]),
+        "image": by_digest(image),
         "ports": [{"name": "http", "containerPort": PORT}],
         "resources": params["resources"],
         # Model loading happens before /readyz answers: the startup probe allows for it, then hands over.
@@ -144,76 +144,98 @@ def render(environment: str, pin: pins.Pin, image: str | None = None) -> dict[st
     return {"deployment": deployment, "service": service, "hpa": hpa, "pdb": pdb}
 
 
-def texts(environment: str, pin: pins.Pin, image: str | None = None) -> dict[Path, str]:
+def texts(environment: str, pin: pins.Pin, image: str, params: dict[str, Any] | None = None) -> dict[Path, str]:
     """Each file of the environment's folder and its content."""
     header = HEADER.format(env=environment)
     return {
         K8S / environment / f"{kind}.yaml": header + yaml.dump(resource, Dumper=Dumper, sort_keys=False)
-        for kind, resource in render(environment, pin, image).items()
+        for kind, resource in render(environment, pin, image, params).items()
     }
 
 
-def write_pin(pin: pins.Pin, image: str | None = None) -> list[Path]:
-    """Write the pin's environment folder; return its files (a promotion commits them beside the pin)."""
-    written = []
-    for path, text in texts(pin.environment, pin, image).items():
+def write_pin(pin: pins.Pin, image: str) -> dict[Path, str]:
+    """Write the pin's environment folder, rendered by the image's digest; return its files."""
+    files = texts(pin.environment, pin, image)
+    for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        written.append(path)
-    return written
+    return files
 
 
-def write(*, environment: str | None, image: str | None) -> None:
-    """`manifests`: render every pinned environment's folder (or one, with IMAGE by digest)."""
-    if image and not environment:
-        raise ReleaseError("IMAGE names one environment's image: give ENV too")
-    for env in [environment] if environment else ENVIRONMENTS:
-        pin = pins.read(env)
-        if pin is None:
-            if environment:  # asked for by name: say so rather than write nothing and succeed
-                raise ReleaseError(f"nothing is pinned in {environment}: `make promote ENV={environment}` first")
-            continue
-        for path in write_pin(pin, image):
-            print(f"manifests: {path}")
-
-
-def files_at(revision: str, environment: str) -> dict[Path, str]:
-    """The environment's manifests as a commit has them (a pull request's, read as data)."""
-    found = {K8S / environment / f"{kind}.yaml": gitops.show(revision, str(K8S / environment / f"{kind}.yaml"))
-             for kind in KINDS}  # fmt: skip
-    return {path: text for path, text in found.items() if text is not None}
-
-
-def disagreements(environment: str, pin: pins.Pin | None, files: dict[Path, str]) -> list[str]:
-    """How the environment's committed manifests differ from a rendering of its pin (empty: they agree).
-    The image may be by digest or by the version tag; everything else must match the rendering exactly."""
+def pinned(environment: str) -> pins.Pin:
+    pin = pins.read(environment)
     if pin is None:
-        return [f"{p}: no pin in deploy/environments/ for {environment}" for p in files]
-    image = None
-    deployment = files.get(K8S / environment / "deployment.yaml")
-    if deployment:
-        try:
-            found = yaml.safe_load(deployment)["spec"]["template"]["spec"]["containers"][0]["image"]
-        except (yaml.YAMLError, KeyError, IndexError, TypeError):
-            found = None
-        image = found if isinstance(found, str) and "@sha256:" in found else None
-    problems = []
-    for path, expected in texts(environment, pin, image).items():
-        if path not in files:
-            problems.append(f"{path} is missing; run `make manifests` and commit the result")
-        elif files[path] != expected:
-            problems.append(f"{path} does not match the pin; run `make manifests` and commit the result")
-    return problems
+        raise ReleaseError(f"nothing is pinned in {environment}: `make promote ENV={environment}` first")
+    return pin
+
+
+def write(*, environment: str, image: str) -> None:
+    """`manifests`: render the environment's folder by the image's digest here, to read or apply by hand."""
+    for path in write_pin(pinned(environment), by_digest(image)):
+        print(f"manifests: {path}")
+
+
+def commit(*, environment: str, image: str, no_push: bool) -> None:
+    """`commit-manifests`: render the folder by the digest a deploy pushed and commit it onto the default
+    branch, where a GitOps controller syncs it; pushed without force unless --no-push (then on HEAD)."""
+    pin = pinned(environment)
+    files = write_pin(pin, by_digest(image))
+    source = gitops.head()
+    message = (f"Deploy {environment} by digest: {pin.model.model_name} {pin.model.version}\n\n{image}\n\n"
+               f"{TRAILER}: {source}\nEnvironment: {environment}\n")  # fmt: skip
+    if no_push or not gitops.has_remote():
+        gitops.git("add", "--", *map(str, files))
+        if not gitops.is_clean(str(K8S / environment)):
+            gitops.git("commit", "--quiet", "-m", message, "--", *map(str, files))
+        sha = gitops.head()
+    else:
+        sha = gitops.commit_onto(DEFAULT_BRANCH, files, message)
+    print(f"commit-manifests: {K8S / environment} by {image} in {sha}")
+
+
+def image_of(files: dict[Path, str], environment: str) -> str | None:
+    """The image the folder's Deployment names, if it names one."""
+    try:
+        deployment = yaml.safe_load(files.get(K8S / environment / "deployment.yaml", "")) or {}
+        found = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    except (yaml.YAMLError, KeyError, IndexError, TypeError):
+        return None
+    return found if isinstance(found, str) else None
+
+
+def disagreements(environment: str) -> list[str]:
+    """How the environment's folder differs from the rendering its deploy committed (empty: it agrees)."""
+    folder = K8S / environment
+    files = {p: p.read_text() for p in sorted(folder.glob("*.yaml"))}
+    image = image_of(files, environment)
+    if image is None or "@sha256:" not in image:
+        return [f"{folder}/deployment.yaml names its image {image!r}, not by digest: a tag can be moved, so only "
+                "a deploy writes deploy/k8s/, by the digest it pushed (`make commit-manifests`)"]  # fmt: skip
+    if not gitops.is_clean(str(folder)):
+        return [f"{folder} has changes that no deploy committed: only a deploy writes it (`git checkout {folder}`)"]
+    last = gitops.git("log", "-1", "--format=%H", "--", str(folder))
+    source = gitops.trailers(gitops.git("log", "-1", "--format=%B", last)).get(TRAILER, "") if last else ""
+    if not source or not gitops.exists(source):
+        return [f"{folder} was last changed by {last[:12] or 'no commit'}, which names no `{TRAILER}:` commit here: "
+                "only a deploy writes deploy/k8s/ (and this check needs the history: fetch-depth: 0)"]  # fmt: skip
+    pin_text, params_text = gitops.show(source, str(pins.path(environment))), gitops.show(source, "params.yaml")
+    if pin_text is None or params_text is None:
+        return [f"{folder}: {source[:12]} has no pin for {environment} or no params.yaml to render it from"]
+    pin = pins.parse(pin_text, f"{source[:12]}:{pins.path(environment)}")
+    expected = texts(environment, pin, image, yaml.safe_load(params_text)["deploy"])
+    return [f"{path} is not what the deploy at {source[:12]} rendered" for path in sorted(set(files) | set(expected))
+            if files.get(path) != expected.get(path)]  # fmt: skip
 
 
 def check(*, kubernetes_version: str | None) -> int:
-    """`check-manifests`: every environment's files equal a rendering of its pin, and are valid Kubernetes."""
-    problems = []
-    for env in ENVIRONMENTS:
-        files = {p: p.read_text() for p in sorted((K8S / env).glob("*.yaml"))}
-        pin = pins.read(env)
-        if pin is not None or files:
-            problems += disagreements(env, pin, files)
+    """`check-manifests`: each folder is by digest, exactly as its deploy rendered it, and valid Kubernetes;
+    in a pull request's CI run, the pull request changes none of it."""
+    in_pr = gitops.pull_request_base()
+    changed = gitops.git("diff", "--name-only", f"{gitops.base()}...HEAD", "--", str(K8S)).split() if in_pr else []
+    problems = [f"{path}: a pull request may not change deploy/k8s/; a deploy writes it by digest after the merge"
+                for path in changed]  # fmt: skip
+    for folder in sorted(p for p in K8S.glob("*") if p.is_dir()):
+        problems += disagreements(folder.name)
     for problem in problems:
         print(f"check-manifests: {problem}", file=sys.stderr)
     paths = sorted(str(p) for p in K8S.glob("*/*.yaml"))
@@ -223,5 +245,6 @@ def check(*, kubernetes_version: str | None) -> int:
             cmd += ["--kubernetes-version", kubernetes_version]
         if subprocess.run([*cmd, *paths]).returncode != 0:
             problems.append("schema")
-    print(f"check-manifests: {len(paths)} files {'invalid' if problems else 'valid and equal to their pins'}")
+    verdict = "invalid" if problems else "by digest, as their deploys rendered them, and valid"
+    print(f"check-manifests: {len(paths)} files {verdict}")
     return 1 if problems else 0

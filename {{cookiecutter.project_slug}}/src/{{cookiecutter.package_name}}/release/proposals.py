@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..contract.names import MODEL_NAME
 from ..pipeline import outputs
-from . import gitops, manifests, pins
+from . import gitops, pins
 from .environments import ORDER
 from .errors import ReleaseError
 from .gates import Check, evaluate_pin, gates, markdown, on_base
@@ -79,7 +79,7 @@ def propose(pin: pins.Pin, checks: list[Check], *, verb: str, kind: str, push: b
     gitops.git("switch", "--quiet", "--create", branch, gitops.base())
     try:
         pins.write(pin)
-        gitops.git("add", str(pins.path(pin.environment)), *map(str, manifests.write_pin(pin)))
+        gitops.git("add", str(pins.path(pin.environment)))
         gitops.git("commit", "--quiet", "-m", commit_message(pin, verb))
         return open_pull_request(branch, commit_message(pin, verb).splitlines()[0], body, push)
     finally:

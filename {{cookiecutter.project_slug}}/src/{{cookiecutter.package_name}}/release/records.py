@@ -15,7 +15,6 @@ from . import gitops
 
 NOTES_REF = "refs/notes/deployments"
 FETCHED = "refs/notes/deployments-origin"
-ATTEMPTS = 3
 
 
 def fetch() -> None:
@@ -71,11 +70,11 @@ def push(*tags: str) -> None:
     """Merge the remote's notes, then push the tags and the notes without force; when another deploy
     pushed notes meanwhile, merge again and retry."""
     fetch()
-    for attempt in range(ATTEMPTS):
+    for attempt in range(gitops.ATTEMPTS):
         try:
             gitops.push(*tags, NOTES_REF)
             return
         except gitops.GitError:
-            if attempt == ATTEMPTS - 1:
+            if attempt == gitops.ATTEMPTS - 1:
                 raise
             fetch()
