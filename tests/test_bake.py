@@ -141,7 +141,7 @@ EXPECTED_FILES = {
             "release/environments", "release/errors", "release/gates", "release/github", "release/gitops", "release/records",
             "release/pins", "release/proposals", "release/registry", "release/remote", "release/report",
             "release/targets", "release/github_settings",
-            "release/image", "release/manifests",
+            "release/image", "release/manifests", "release/check_manifests",
         )
     ),
 }  # fmt: skip

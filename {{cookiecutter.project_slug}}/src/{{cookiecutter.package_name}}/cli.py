@@ -105,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
     sp = command("commit-manifests", "release.manifests:commit", "Commit deploy/k8s/<env>/ by a pushed digest.")
     rendering(sp)
     sp.add_argument("--no-push", action="store_true", help="commit on HEAD here instead (no origin is asked)")
-    sp = command("check-manifests", "release.manifests:check", "Check deploy/k8s/: by digest, as deploys rendered it.")
+    sp = command("check-manifests", "release.check_manifests:check", "Check deploy/k8s/ as deploys rendered it.")
     sp.add_argument("--kubernetes-version", help="the schemas' Kubernetes version (default: kubernetes-validate's)")
 
     # Batch scoring: files in, files out (batch/; release/scoring.py picks the pinned model).

@@ -16,7 +16,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.contract.names import DEFAULT_BRANCH
 from {{ cookiecutter.package_name }}.pipeline.params import load
-from {{ cookiecutter.package_name }}.release import deploy, gitops, manifests, pins, targets
+from {{ cookiecutter.package_name }}.release import check_manifests, deploy, gitops, manifests, pins, targets
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
 
 from .test_release import History, history, pin, promoted  # noqa: F401 (history: the fixture, by its name)
@@ -88,7 +88,7 @@ def deployed(history: History, capsys: pytest.CaptureFixture[str]) -> History:  
 
 
 def checked(capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = manifests.check(kubernetes_version=None)
+    code = check_manifests.check(kubernetes_version=None)
     return code, capsys.readouterr().err
 
 
@@ -125,6 +125,32 @@ def another_model(repo: History) -> None:
     repo.git("commit", "--quiet", "--all", "-m", deployed_message(repo))
 
 
+def an_extra_file(repo: History) -> None:
+    """A file no rendering has, which a controller would sync all the same (.yml, not .yaml)."""
+    (manifests.K8S / "staging/job.yml").write_text("apiVersion: batch/v1\nkind: Job\n")
+    repo.git("add", "--all")
+    repo.git("commit", "--quiet", "-m", deployed_message(repo))
+
+
+def a_trailer_from_elsewhere(repo: History) -> None:
+    """A commit on another branch, with a pin and params of its choosing, named as the source."""
+    repo.git("switch", "--quiet", "--create", "elsewhere")
+    bigger = Path("params.yaml").read_text().replace("max_replicas: 2", "max_replicas: 20")
+    (repo.path / "params.yaml").write_text(bigger)
+    repo.git("commit", "--quiet", "--all", "-m", "Bigger, elsewhere")
+    elsewhere = repo.git("rev-parse", "HEAD").strip()
+    repo.git("switch", "--quiet", DEFAULT_BRANCH)
+    path = manifests.K8S / "staging/hpa.yaml"
+    path.write_text(path.read_text().replace("maxReplicas: 2", "maxReplicas: 20"))
+    repo.git("commit", "--quiet", "--all", "-m", f"Deploy staging\n\nRendered-From: {elsewhere}\n")
+
+
+def an_unknown_environment(repo: History) -> None:
+    shutil.copytree(manifests.K8S / "staging", manifests.K8S / "dev")
+    repo.git("add", "--all")
+    repo.git("commit", "--quiet", "-m", deployed_message(repo))
+
+
 BREAKAGES: dict[str, tuple[Callable[[History], Any], str]] = {
     "a tag": (lambda h: by_hand(h, lambda t: t.replace(DIGEST, "ghcr.io/team/service:v1")), "not by digest"),
     "an edit left uncommitted": (
@@ -133,8 +159,11 @@ BREAKAGES: dict[str, tuple[Callable[[History], Any], str]] = {
     ),
     "an edit committed by hand": (
         lambda h: by_hand(h, lambda t: t.replace("maxReplicas: 2", "maxReplicas: 20"), "hpa"),
-        "names no `Rendered-From:` commit",
+        "whose `Rendered-From:` names no commit of this history",
     ),
+    "a trailer naming a commit off this history": (a_trailer_from_elsewhere, "names no commit of this history"),
+    "an extra file under a copied trailer": (an_extra_file, "job.yml is not what the deploy at"),
+    "a folder for an environment nothing pins": (an_unknown_environment, "deploy/k8s/dev: nothing to compare it with"),
     "an edit under a copied trailer": (
         lambda h: by_hand(h, lambda t: t.replace("maxReplicas: 2", "maxReplicas: 20"), "hpa", trailer=True),
         "hpa.yaml is not what the deploy at",
@@ -150,7 +179,44 @@ def test_check_manifests_refuses_what_no_deploy_rendered(
     breaks, said = BREAKAGES[breakage]
     breaks(deployed)
     code, err = checked(capsys)
-    assert code == 1 and said in err, err
+    assert code == 1 and said in err and "Traceback" not in err, err
+
+
+def test_in_a_pull_request_what_the_base_holds_is_reported_not_failed(
+    deployed: History, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder by tag from before this template (or a stale one) is the base's, for its next deploy to fix:
+    a pull request that leaves it alone, a template update say, is not failed for it."""
+    by_hand(deployed, lambda t: t.replace(DIGEST, "ghcr.io/team/service:v1"))
+    deployed.git("update-ref", f"refs/remotes/origin/{DEFAULT_BRANCH}", DEFAULT_BRANCH)
+    deployed.git("switch", "--quiet", "--create", "docs")
+    (deployed.path / "README.md").write_text("A change to the docs.\n")
+    deployed.git("add", "--all")
+    deployed.git("commit", "--quiet", "-m", "Document")
+    assert checked(capsys)[0] == 1  # on a push: refused
+    monkeypatch.setenv("GITHUB_BASE_REF", DEFAULT_BRANCH)
+    code, err = checked(capsys)
+    assert code == 0 and "on the base branch, for its next deploy: deploy/k8s/staging/deployment.yaml names" in err
+
+
+def test_a_folder_a_deploy_would_render_otherwise_now_is_stale(deployed: History) -> None:
+    """`make pending` lists it: the next deploy renders params.yaml's new sizes, or by digest what was a tag."""
+    staging = pins.read("staging")
+    assert staging is not None and not manifests.stale("staging", staging)
+    assert not manifests.stale("production", staging)  # no folder: nothing rendered there
+    params = Path("params.yaml")
+    params.write_text(params.read_text().replace("max_replicas: 2", "max_replicas: 3"))
+    assert manifests.stale("staging", staging)
+    deployed.git("checkout", "params.yaml")
+    by_hand(deployed, lambda t: t.replace(DIGEST, "ghcr.io/team/service:v1"))
+    assert manifests.stale("staging", staging)
+
+
+def test_a_deploy_removes_what_the_rendering_no_longer_has(deployed: History) -> None:
+    an_extra_file(deployed)
+    manifests.commit(environment="staging", image=DIGEST, no_push=True)
+    assert not (manifests.K8S / "staging/job.yml").exists()
+    assert "deploy/k8s/staging/job.yml" not in deployed.git("ls-files")
 
 
 def test_check_manifests_refuses_a_pull_request_that_touches_the_folder(
@@ -174,7 +240,8 @@ def test_a_deploy_commits_onto_the_origin_without_moving_this_checkout(deployed:
     other = tmp_path.parent / f"{tmp_path.name}-other"
     deployed.git("clone", "--quiet", str(origin), str(other))
     (other / "README.md").write_text("Merged meanwhile.\n")
-    for args in (["add", "README.md"], ["commit", "--quiet", "-m", "Merged meanwhile"], ["push", "--quiet"]):
+    (other / "deploy/k8s/staging/job.yml").write_text("kind: Job\n")  # what the new rendering drops
+    for args in (["add", "--all"], ["commit", "--quiet", "-m", "Merged meanwhile"], ["push", "--quiet"]):
         subprocess.run(["git", *args], cwd=other, check=True, capture_output=True)
     here = deployed.git("rev-parse", "HEAD")
     manifests.commit(environment="staging", image=OTHER, no_push=False)
@@ -185,6 +252,27 @@ def test_a_deploy_commits_onto_the_origin_without_moving_this_checkout(deployed:
     shown = subprocess.run(["git", "--git-dir", str(origin), "show", f"{DEFAULT_BRANCH}:deploy/k8s/staging/deployment.yaml"],
                            capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert f"image: {OTHER}" in shown
+    listed = subprocess.run(["git", "--git-dir", str(origin), "ls-tree", "-r", "--name-only", DEFAULT_BRANCH],
+                            capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    assert "README.md" in listed and "deploy/k8s/staging/job.yml" not in listed
+
+
+def test_a_deploy_overtaken_by_a_newer_promotion_commits_nothing(deployed: History, tmp_path: Path) -> None:
+    """Two deploy runs out of order: the older must not put its model back in git over the newer pin."""
+    origin = tmp_path.parent / f"{tmp_path.name}-origin.git"
+    deployed.git("clone", "--quiet", "--bare", str(deployed.path), str(origin))
+    deployed.git("remote", "add", "origin", str(origin))
+    other = tmp_path.parent / f"{tmp_path.name}-newer"
+    deployed.git("clone", "--quiet", str(origin), str(other))
+    pins.write(pin("staging", "b"), other)
+    for args in (["commit", "--quiet", "--all", "-m", "Promote b"], ["push", "--quiet"]):
+        subprocess.run(["git", *args], cwd=other, check=True, capture_output=True)
+    tip = subprocess.run(["git", "--git-dir", str(origin), "rev-parse", DEFAULT_BRANCH], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    with pytest.raises(ReleaseError, match="pins another model in staging since"):
+        manifests.commit(environment="staging", image=OTHER, no_push=False)
+    assert subprocess.run(["git", "--git-dir", str(origin), "rev-parse", DEFAULT_BRANCH], capture_output=True,
+                          text=True, check=True).stdout == tip  # fmt: skip
 
 
 @pytest.fixture

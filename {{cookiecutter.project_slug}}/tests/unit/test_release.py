@@ -335,8 +335,8 @@ def test_a_pin_whose_source_commit_is_not_on_the_default_branch_fails(history: H
 
 @pytest.mark.parametrize(
     "also",
-    [("deploy/environments/production.yaml",), ("params.yaml",), ("deploy/k8s/staging/deployment.yaml",)],
-    ids=["two pins", "a pin and the thresholds", "a pin and its manifests, which only a deploy writes"],
+    [("deploy/environments/production.yaml",), ("params.yaml",)],
+    ids=["two pins", "a pin and the thresholds"],
 )
 def test_a_pull_request_that_changes_more_than_one_pin_is_refused(history: History, also: tuple[str, ...]) -> None:
     history.propose(promoted(history, "staging", "a"), *also)
@@ -348,6 +348,21 @@ def test_a_pull_request_that_changes_one_pin_is_in_scope(history: History) -> No
     expected = promoted(history, "staging", "a")
     history.propose(expected)
     assert gates.scope(DEFAULT_BRANCH) == expected
+
+
+@pytest.mark.parametrize("promotion", [True, False], ids=["beside a pin", "alone"])
+def test_a_pull_request_that_changes_deploy_k8s_is_refused_promotion_or_not(history: History, promotion: bool) -> None:
+    """The gates are the base branch's code: a pull request cannot turn this off in its own CI."""
+    if promotion:
+        history.propose(promoted(history, "staging", "a"))
+    else:
+        history.git("switch", "--quiet", "--create", "swap-image", DEFAULT_BRANCH)
+    (history.path / "deploy/k8s/production").mkdir(parents=True)
+    (history.path / "deploy/k8s/production/deployment.yaml").write_text("image: someone/else@sha256:0\n")
+    history.git("add", "--all")
+    history.git("commit", "--quiet", "-m", "A better image")
+    with pytest.raises(ReleaseError, match=r"may not change deploy/k8s/ \(deploy/k8s/production/deployment.yaml\)"):
+        gates.scope(DEFAULT_BRANCH)
 
 
 def test_a_pull_request_that_changes_no_pin_is_not_a_promotion(history: History) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE
 from ..contract.names import DEFAULT_BRANCH, MODEL_NAME
-from . import github, gitops, pins, records
+from . import github, gitops, manifests, pins, records
 from .artifacts import fetch_verified
 from .artifacts import read as fetch
 from .environments import ENVIRONMENTS
@@ -105,7 +105,8 @@ def on_default_branch() -> None:
 
 
 def pending() -> list[str]:
-    """The environments whose pin differs from what their last recorded deploy served."""
+    """The environments whose pin differs from what their last recorded deploy served, or whose
+    deploy/k8s/ folder a deploy would render differently now (params.yaml's sizes, a template update)."""
     on_default_branch()
     records.fetch()
     out = []
@@ -119,6 +120,7 @@ def pending() -> list[str]:
             last is None
             or not str(last.get("result", "deployed")).startswith("deployed")
             or last.get("artifact_sha256") != pin.model.artifact.sha256
+            or manifests.stale(environment, pin)
         ):
             out.append(environment)
     return out

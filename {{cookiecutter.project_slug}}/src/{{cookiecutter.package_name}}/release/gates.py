@@ -25,6 +25,7 @@ from ..pipeline.evaluate import gate, score
 from ..pipeline.outputs import HELD_OUT, LINEAGE
 from . import artifacts, compare, gitops, pins, remote
 from .errors import ReleaseError
+from .manifests import K8S
 
 
 @dataclass
@@ -168,6 +169,9 @@ def scope(base: str, change: str = "HEAD") -> pins.Pin | None:
     """The one pin a change (a pull request's merge commit) makes against its base; refused if it changes
     anything else beside it. None for a change that touches no pin: not a promotion."""
     changed = gitops.git("diff", "--name-only", f"{base}...{change}").split()
+    if deploys := [f for f in changed if Path(f).is_relative_to(K8S)]:  # any pull request, promotion or not
+        raise ReleaseError(f"a pull request may not change deploy/k8s/ ({', '.join(deploys)}): a deploy writes it, "
+                           "by the digest it pushed, after the merge")  # fmt: skip
     if not any(Path(f).parent == pins.PINS for f in changed):
         return None
     pin_files = [f for f in changed if Path(f).parent == pins.PINS and f.endswith(".yaml")]

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,16 +144,19 @@ def push(*refs: str) -> None:
     remote("push", "--quiet", "origin", *refs)
 
 
-def commit_onto(branch: str, files: dict[Path, str], message: str) -> str:
-    """Commit the files onto origin's branch and push it without force, leaving this checkout as it is; when
-    the branch moved meanwhile, commit again on its new tip. Returns the commit (the tip, if nothing changed)."""
+def commit_onto(branch: str, folder: str, files: dict[Path, str], message: str, guard: Callable[[str], None]) -> str:
+    """Replace the folder with the files on origin's branch and push it without force, leaving this checkout
+    as it is; when the branch moved meanwhile, commit again on its new tip. `guard` sees each tip first and
+    raises to refuse it. Returns the commit (the tip, if nothing changed)."""
     attempt = 1
     while True:
         remote("fetch", "--quiet", "--no-tags", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
         parent = git("rev-parse", f"origin/{branch}")
+        guard(parent)
         with tempfile.TemporaryDirectory() as scratch:  # an index of its own: the checkout's stays untouched
             index = os.environ | {"GIT_INDEX_FILE": f"{scratch}/index"}
             git("read-tree", parent, env=index)
+            git("rm", "-r", "--cached", "--quiet", "--ignore-unmatch", "--", folder, env=index)
             for path, text in files.items():
                 blob = git("hash-object", "-w", "--stdin", input=text)
                 git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index)
