@@ -257,6 +257,33 @@ def test_a_deploy_commits_onto_the_origin_without_moving_this_checkout(deployed:
     assert "README.md" in listed and "deploy/k8s/staging/job.yml" not in listed
 
 
+def test_a_push_rejected_because_a_merge_landed_meanwhile_is_made_again_on_the_new_tip(
+    deployed: History, tmp_path: Path
+) -> None:
+    """The race made to happen: between the fetch and the push, another clone pushes; the first push is
+    refused (not a fast-forward) and the commit is made again on what landed, which it keeps."""
+    origin = tmp_path.parent / f"{tmp_path.name}-origin.git"
+    deployed.git("clone", "--quiet", "--bare", str(deployed.path), str(origin))
+    deployed.git("remote", "add", "origin", str(origin))
+    other = tmp_path.parent / f"{tmp_path.name}-racer"
+    deployed.git("clone", "--quiet", str(origin), str(other))
+    tips: list[str] = []
+
+    def race(tip: str) -> None:
+        tips.append(tip)
+        if len(tips) == 1:
+            (other / "README.md").write_text("Landed between the fetch and the push.\n")
+            for args in (["add", "--all"], ["commit", "--quiet", "-m", "Landed meanwhile"], ["push", "--quiet"]):
+                subprocess.run(["git", *args], cwd=other, check=True, capture_output=True)
+
+    files = manifests.texts("staging", pin("staging", "a"), OTHER)
+    sha = gitops.commit_onto(DEFAULT_BRANCH, "deploy/k8s/staging", files, "Deploy staging by digest", race)
+    log = subprocess.run(["git", "--git-dir", str(origin), "log", "-2", "--format=%H %s", DEFAULT_BRANCH],
+                         capture_output=True, text=True, check=True).stdout.splitlines()  # fmt: skip
+    assert len(tips) == 2 and tips[0] != tips[1], tips
+    assert log == [f"{sha} Deploy staging by digest", f"{tips[1]} Landed meanwhile"], log
+
+
 def test_a_deploy_overtaken_by_a_newer_promotion_commits_nothing(deployed: History, tmp_path: Path) -> None:
     """Two deploy runs out of order: the older must not put its model back in git over the newer pin."""
     origin = tmp_path.parent / f"{tmp_path.name}-origin.git"
