@@ -188,15 +188,15 @@ def test_the_page_checks_fail_on_bentoml_s_page_and_on_3_1_examples(
 
 
 def test_the_bento_ships_only_the_contract_and_the_service(pipeline: tuple[Path, dict[str, str]], bento: str) -> None:
-    """Nothing of the pipeline, the release code, git plumbing or the tests is in what production runs;
-    of monitoring, only what the service runs (monitoring/live/: the request log and the metrics)."""
+    """Nothing of the pipeline, monitoring, the release code, git plumbing or the tests is in what production
+    runs: the contract and the service (with what it runs beside an answer: the request log and the metrics)."""
     project, env = pipeline
     name, version = bento.split(":")
     shipped = Path(env["BENTOML_HOME"]) / "bentos" / name / version / "src"
     files = {str(p.relative_to(shipped)) for p in shipped.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     package = project / "src" / "penguin_species"
-    expected = {"bentofile.yaml", "penguin_species/__init__.py", "penguin_species/monitoring/__init__.py"} | {
-        str(p.relative_to(project / "src")) for layer in ("contract", "serving", "monitoring/live")
+    expected = {"bentofile.yaml", "penguin_species/__init__.py"} | {
+        str(p.relative_to(project / "src")) for layer in ("contract", "serving")
         for p in (package / layer).iterdir() if p.is_file() and p.suffix in {".py", ".yaml"}
     }  # fmt: skip
     assert files == expected, f"unexpected: {sorted(files - expected)}; missing: {sorted(expected - files)}"

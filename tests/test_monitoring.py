@@ -35,7 +35,7 @@ FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "b
 
 
 def write_log(folder: Path, rows: pd.DataFrame) -> None:
-    """rows as the service logs them: one JSON object per answered row (monitoring/live/requestlog.py)."""
+    """rows as the service logs them: one JSON object per answered row (serving/requestlog.py)."""
     folder.mkdir(parents=True)
     at = datetime.now(UTC).isoformat()
     lines = []

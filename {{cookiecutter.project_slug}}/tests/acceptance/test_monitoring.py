@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.contract import params
 from {{ cookiecutter.package_name }}.contract.schema import CATEGORICAL, FEATURE_NAMES, NUMERIC, TARGET, to_records
-from {{ cookiecutter.package_name }}.pipeline import params
 from tests.conftest import ROOT, call, need
 
 BATCH = 8  # rows per request: the labels join on request id and row

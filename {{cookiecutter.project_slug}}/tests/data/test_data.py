@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.contract import drift, params
 from {{ cookiecutter.package_name }}.contract.dataset import DATASET
-from {{ cookiecutter.package_name }}.pipeline import drift, params, prepare
+from {{ cookiecutter.package_name }}.pipeline import prepare
 from {{ cookiecutter.package_name }}.pipeline.validate import check_file
 from tests.conftest import ROOT, need
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from {{ cookiecutter.package_name }}.pipeline import params
+from {{ cookiecutter.package_name }}.contract import params
 from {{ cookiecutter.package_name }}.pipeline.evaluate import gate, score
 from {{ cookiecutter.package_name }}.release import compare
 from tests.conftest import ROOT, need

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 import threadpoolctl
 
+from {{ cookiecutter.package_name }}.contract import params
 from {{ cookiecutter.package_name }}.contract.fastpath import load_served
 from {{ cookiecutter.package_name }}.contract.predict import predictions
 from {{ cookiecutter.package_name }}.contract.schema import FEATURE_NAMES, to_records
-from {{ cookiecutter.package_name }}.pipeline import params
 from tests.conftest import ROOT, need
 
 SERVING = params.load("serving", ROOT / "params.yaml")

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from {{ cookiecutter.package_name }}.pipeline import params
+from {{ cookiecutter.package_name }}.contract import params
 from tests.conftest import ROOT
 
 LOAD = params.load("serving", ROOT / "params.yaml")["load"]

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.pipeline import params
+from {{ cookiecutter.package_name }}.contract import params
 from {{ cookiecutter.package_name }}.serving import server
 from tests.conftest import ROOT, call, environment
 

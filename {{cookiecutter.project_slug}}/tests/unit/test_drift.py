@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.contract import drift, params
 from {{ cookiecutter.package_name }}.contract.dataset import DATASET
 from {{ cookiecutter.package_name }}.contract.schema import FEATURE_NAMES, TARGET, allowed_values, value_range
 from {{ cookiecutter.package_name }}.monitoring import monitor
-from {{ cookiecutter.package_name }}.pipeline import drift, params
 from tests.conftest import ROOT
 
 SETTINGS = params.load("monitor", ROOT / "params.yaml")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }}.contract.names import DEFAULT_BRANCH
-from {{ cookiecutter.package_name }}.pipeline.params import load
+from {{ cookiecutter.package_name }}.contract.params import load
 from {{ cookiecutter.package_name }}.release import check_manifests, deploy, gitops, manifests, pins, targets
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from prometheus_client import REGISTRY
 
+from {{ cookiecutter.package_name }}.contract import drift, params
 from {{ cookiecutter.package_name }}.contract.schema import (
     CATEGORICAL,
     CLASSIFICATION,
@@ -23,9 +24,9 @@ from {{ cookiecutter.package_name }}.contract.schema import (
     value_range,
 )
 from {{ cookiecutter.package_name }}.monitoring import monitor, traffic
-from {{ cookiecutter.package_name }}.monitoring.live import config, middleware, requestlog
-from {{ cookiecutter.package_name }}.monitoring.live.metrics import worker_metrics
-from {{ cookiecutter.package_name }}.pipeline import drift, evaluate, params
+from {{ cookiecutter.package_name }}.pipeline import evaluate
+from {{ cookiecutter.package_name }}.serving import log_config, middleware, requestlog
+from {{ cookiecutter.package_name }}.serving.metrics import worker_metrics
 from tests.conftest import ROOT
 
 SETTINGS = params.load("monitor", ROOT / "params.yaml")
@@ -57,13 +58,13 @@ def test_a_setting_the_log_cannot_use_is_refused_naming_the_variable(
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match="^" + message.replace("[", r"\[").replace("]", r"\]")):
-        config.from_environment()
+        log_config.from_environment()
 
 
-def settings(folder: Path, **changes: Any) -> config.LogConfig:
+def settings(folder: Path, **changes: Any) -> log_config.LogConfig:
     base = {"folder": folder, "store": None, "spool_bytes": 10**9, "sample": 1.0, "sensitive": "drop", "hash_key": b"", "rotate_bytes": 10**6,
             "rotate_seconds": 3600.0, "retain_days": 30.0, "queue_requests": 1000}  # fmt: skip
-    return config.LogConfig(**(base | changes))
+    return log_config.LogConfig(**(base | changes))
 
 
 class Answer:
@@ -157,7 +158,7 @@ def test_traffic_like_the_reference_passes_and_a_shift_on_one_feature_fails_nami
 def test_every_field_a_log_line_adds_beside_the_features_is_one_no_column_may_be_named(tmp_path: Path) -> None:
     """The contract refuses columns named like these (contract/dataset.py), since the monitor's rows hold both."""
     from {{ cookiecutter.package_name }}.contract.dataset import LOG_FIELDS
-    from {{ cookiecutter.package_name }}.monitoring.live.shadow import Shadow
+    from {{ cookiecutter.package_name }}.serving.shadow import Shadow
 
     log = requestlog.RequestLog(settings(tmp_path), worker_metrics(), "ab" * 32)
     (line,) = log.lines((0.0, "r", [dict(EXAMPLE)], [Answer(EXAMPLE[TARGET])], 1.0))

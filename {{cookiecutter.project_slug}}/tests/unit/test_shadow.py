@@ -20,10 +20,10 @@ from prometheus_client import REGISTRY
 from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, sha256_file
 from {{ cookiecutter.package_name }}.contract.schema import CLASSIFICATION, EXAMPLE, TARGET, TASK, allowed_values
 from {{ cookiecutter.package_name }}.monitoring import compare_shadow
-from {{ cookiecutter.package_name }}.monitoring.live import requestlog
-from {{ cookiecutter.package_name }}.monitoring.live.metrics import worker_metrics
-from {{ cookiecutter.package_name }}.monitoring.live.shadow import Shadow
 from {{ cookiecutter.package_name }}.release import gates, pins
+from {{ cookiecutter.package_name }}.serving import requestlog
+from {{ cookiecutter.package_name }}.serving.metrics import worker_metrics
+from {{ cookiecutter.package_name }}.serving.shadow import Shadow
 from tests.unit.test_monitoring import Answer, settings, wait_for
 from tests.unit.test_release import History, history, lineage, pin, promoted, verdicts  # noqa: F401  # history: a fixture
 

@@ -18,8 +18,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from {{ cookiecutter.package_name }}.contract.schema import EXAMPLE, TARGET
-from {{ cookiecutter.package_name }}.monitoring.live import config, requestlog, upload
-from {{ cookiecutter.package_name }}.monitoring.live.metrics import worker_metrics
+from {{ cookiecutter.package_name }}.serving import log_config, requestlog, upload
+from {{ cookiecutter.package_name }}.serving.metrics import worker_metrics
 from tests.unit.test_monitoring import Answer, dropped, settings, wait_for
 
 
@@ -45,7 +45,7 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(upload, "RETRY_S", 0.05)
 
 
-def spool(tmp_path: Path, **changes: Any) -> config.LogConfig:
+def spool(tmp_path: Path, **changes: Any) -> log_config.LogConfig:
     return settings(tmp_path / "spool", store="s3://logs/prod/penguins", **changes)
 
 
@@ -61,13 +61,13 @@ def test_an_s3_destination_writes_a_spool_and_anything_else_is_refused(
 ) -> None:
     monkeypatch.setenv("REQUEST_LOG", "s3://team-logs/penguins/production/")
     monkeypatch.setenv("REQUEST_LOG_SPOOL", str(tmp_path))
-    found = config.from_environment()
+    found = log_config.from_environment()
     assert found.store == "s3://team-logs/penguins/production" and found.folder == tmp_path
     assert found.rotate_seconds == 600  # a store sees a file only when it closes
     for where in ("gs://team-logs/x", "s3://", "s3://Team_Logs/x", "https://example.com/logs"):
         monkeypatch.setenv("REQUEST_LOG", where)
         with pytest.raises(ValueError, match=r"^REQUEST_LOG='.*': use a folder or s3://<bucket>/<prefix>"):
-            config.from_environment()
+            log_config.from_environment()
 
 
 def test_closed_files_are_uploaded_under_the_prefix_and_deleted(tmp_path: Path) -> None:

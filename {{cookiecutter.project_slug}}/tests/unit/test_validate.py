@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from {{ cookiecutter.package_name }}.contract import params
 from {{ cookiecutter.package_name }}.contract.schema import EXAMPLE, FEATURE_NAMES, TARGET
-from {{ cookiecutter.package_name }}.pipeline import params, prepare
+from {{ cookiecutter.package_name }}.pipeline import prepare
 from {{ cookiecutter.package_name }}.pipeline.validate import check_file
 
 RULES = params.load("validate") | {"min_rows": 1, "max_duplicate_fraction": 1.0, "min_class_fraction": 0.0}

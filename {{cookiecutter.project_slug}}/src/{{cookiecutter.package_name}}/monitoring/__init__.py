@@ -1,1 +1,1 @@
-"""After deploy: what the service records about its traffic (live/, shipped in the Bento), and what reads it."""
+"""After deploy: what reads the request log the service writes (serving/requestlog.py): drift, live metrics, the shadow."""

@@ -1,6 +1,6 @@
 """`compare-shadow`: the shadow challenger against the served model, on the same logged requests.
 
-Reads the request log lines that carry a shadow (monitoring/live/shadow.py): how often the two models
+Reads the request log lines that carry a shadow (serving/shadow.py): how often the two models
 agree (classification: overall and per class the served model answered; regression: how far apart
 their values are) and, with labels, both models' live metrics on the same rows. Writes a Markdown
 report for the pull request that promotes the challenger; it judges nothing itself (the gates do).
@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..contract import params
 from ..contract.artifact import model_version
 from ..contract.schema import CLASSIFICATION
-from ..pipeline import params
 from . import traffic
 from .monitor import live_metrics
 

@@ -1,6 +1,6 @@
 """`monitor`: a window of served traffic against the training profile, and (with labels) against the evaluation.
 
-Drift: PSI per feature over its present values (pipeline/drift.py, the same index the data stage uses)
+Drift: PSI per feature over its present values (contract/drift.py, the same index the data stage uses)
 and of the predictions against the training labels, and each feature's missing share against training's. Decay, when labels arrive: each metric params.yaml's quality gate names,
 live overall and per slice of each categorical feature, against its value at evaluation. Writes a
 Markdown report with PNG plots; exits 1 naming each feature or metric past its threshold.
@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contract import drift, params
 from ..contract.dataset import DATASET
+from ..contract.quality import metric_values
 from ..contract.schema import CATEGORICAL, FEATURE_NAMES, TARGET, TASK, allowed_values
-from ..pipeline import drift, params
-from ..pipeline.evaluate import metric_values
 from . import plots, traffic
 
 PROFILE = Path("models/training_profile.json")

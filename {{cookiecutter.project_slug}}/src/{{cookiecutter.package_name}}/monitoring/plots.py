@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..pipeline import drift
+from ..contract import drift
 
 
 def draw(result: dict[str, Any], served: pd.DataFrame, reference: dict[str, Any], folder: Path) -> list[str]:
@@ -27,7 +27,7 @@ def draw(result: dict[str, Any], served: pd.DataFrame, reference: dict[str, Any]
         [r["psi"] for r in rows],
         color=["#c0392b" if r["drifted"] else "#4c72b0" for r in rows],
     )
-    # Each row's own limit: max_psi above what chance gives at the rows it had (pipeline/drift.py).
+    # Each row's own limit: max_psi above what chance gives at the rows it had (contract/drift.py).
     axes.scatter([r["limit"] for r in rows], [r["feature"] for r in rows], marker="|", s=300, color="black",
                  label="limit")  # fmt: skip
     axes.set_xlabel("PSI against the training profile")

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..contract import dataset
-from . import infer, params
+from ..contract import dataset, params
+from . import infer
 
 RAW = Path("data/raw")
 # Rules of params.yaml's `validate` section that follow the data's size and gaps.

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..contract import params
 from ..contract.artifact import ARTIFACT_FILE, model_version, sha256_file
 from ..contract.names import MODEL_NAME, SERVICE_NAME
-from . import dvclock, params
+from . import dvclock
 
 SCHEMA_VERSION = 1
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from ..contract import params
 from ..contract.dataset import DATASET
 from ..contract.schema import CLASSIFICATION, TARGET
-from . import params
 from .outputs import HELD_OUT, TRAINING
 
 TRAIN_FILE = TRAINING.name

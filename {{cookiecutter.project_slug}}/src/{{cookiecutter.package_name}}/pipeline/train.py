@@ -9,8 +9,9 @@ from typing import Any
 import joblib
 import pandas as pd
 
+from ..contract import drift, params
 from ..contract.schema import FEATURE_NAMES, TARGET, TRAINING
-from . import drift, features, params
+from . import features
 from .prepare import TRAIN_FILE
 
 # MLflow stores sklearn models with skops, which loads only the types it is told to trust: the ones of

@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from ..contract import params
 from ..contract.schema import CLASSIFICATION, FEATURE_NAMES, TARGET, TRAINING
-from . import params
 from .prepare import raw_tables, read
 
 SHOWN_ROWS = 10

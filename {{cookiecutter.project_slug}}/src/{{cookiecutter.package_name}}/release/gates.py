@@ -20,7 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..pipeline import dvclock, params
+from ..contract import params
+from ..pipeline import dvclock
 from ..pipeline.evaluate import gate, score
 from ..pipeline.outputs import HELD_OUT, LINEAGE
 from . import artifacts, compare, gitops, pins, remote

@@ -3,7 +3,7 @@
 First, with the network: a wheelhouse of exactly the serving dependencies uv.lock pins, every wheel's
 sha256 checked against the lock (pip download --require-hashes). Then, with the network off
 (`--network none`): deploy/Containerfile installs from that folder alone and copies the built Bento
-in. The project's own code travels inside the Bento (contract/, serving/ and monitoring/live/ only), so no project
+in. The project's own code travels inside the Bento (contract/ and serving/ only), so no project
 wheel is installed: a wheel would bring the pipeline and release code into the image.
 
 `bentoml containerize` does not fit: its generated Dockerfile installs the requirements from the

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from ..contract.names import DEFAULT_BRANCH, SERVICE_NAME
-from ..pipeline.params import load
+from ..contract.params import load
 from . import gitops, pins
 from .errors import ReleaseError
 from .image import LABEL_PREFIX

@@ -72,7 +72,7 @@ class Evaluation(Strict):
 
 
 class Shadow(Strict):
-    """A challenger that scores the environment's traffic without answering it (monitoring/live/shadow.py)."""
+    """A challenger that scores the environment's traffic without answering it (serving/shadow.py)."""
 
     source_commit: str = Field(pattern=COMMIT, description="the commit whose models/lineage.json records the shadow")
     model: Lineage

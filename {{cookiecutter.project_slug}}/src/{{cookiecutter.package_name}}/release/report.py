@@ -15,7 +15,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from ..pipeline import params
+from ..contract import params
 from ..pipeline.outputs import HELD_OUT, MODEL, TRAINING
 from . import compare, gitops, pins
 from .errors import ReleaseError

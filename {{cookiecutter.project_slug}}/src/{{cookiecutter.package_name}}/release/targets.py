@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..contract.names import SERVICE_NAME
-from ..pipeline.params import load
+from ..contract.params import load
 from ..serving import server
 from . import image, manifests, pins
 from .errors import ReleaseError

@@ -1,1 +1,1 @@
-"""What the Bento ships besides the contract: the BentoML service, its guards, its build and a local server."""
+"""What the Bento ships besides the contract: the service, the request log, metrics and shadow it runs, its build."""

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..monitoring.live.middleware import REQUEST_ID  # the header Watch sets on every /predict
 from .guard import JSON
+from .middleware import REQUEST_ID  # the header Watch sets on every /predict
 
 Handler = Callable[[bytes, str], Awaitable[tuple[int, bytes]]]
 

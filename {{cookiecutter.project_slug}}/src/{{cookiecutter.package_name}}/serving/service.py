@@ -32,13 +32,12 @@ from ..contract.fastpath import load_served
 from ..contract.messages import MAX_BATCH_ROWS, Prediction, PredictRequest, Records
 from ..contract.names import MODEL_NAME, SERVICE_NAME
 from ..contract.predict import predictions
-from ..monitoring.live import config as log_config
-from ..monitoring.live.middleware import Watch
-from ..monitoring.live.observer import Observer
-from . import docs_page, openapi
+from . import docs_page, log_config, openapi
 from .batching import Batcher
 from .guard import JSON, RequestGuard
 from .limits import MAX_BODY_BYTES, REQUEST_TIMEOUT_S
+from .middleware import Watch
+from .observer import Observer
 from .route import Answer
 from .store import MODEL_TAG_VARIABLE, SHADOW_MODEL_NAME, SHADOW_TAG_VARIABLE
 
@@ -156,7 +155,7 @@ class PredictionService:
         self.batcher = Batcher(
             partial(predictions, self.model), MAX_BATCH_ROWS, initializer=partial(threadpoolctl.threadpool_limits, 1)
         )
-        # Metrics, the request log and the shadow challenger, which scores in the log's thread (monitoring/live/).
+        # Metrics, the request log and the shadow challenger, which scores in the log's thread (observer.py).
         self.observe = Observer(self.lineage, shadow=packed(SHADOW_MODEL_NAME))
 
     @bentoml.on_shutdown
@@ -183,7 +182,7 @@ class PredictionService:
 
 # Before BentoML reads a body: an oversized one gets a 413, a non-JSON one a 415 (see guard.py).
 PredictionService.add_asgi_middleware(RequestGuard, max_body_bytes=MAX_BODY_BYTES)  # type: ignore[attr-defined]
-# A request id for each /predict, and each 400 counted by field and reason (monitoring/live/middleware.py).
+# A request id for each /predict, and each 400 counted by field and reason (middleware.py).
 PredictionService.add_asgi_middleware(Watch)  # type: ignore[attr-defined]
 # Then POST /predict is answered (route.py), after the guard and Watch, before BentoML's handler.
 PredictionService.add_asgi_middleware(Answer, path="/predict", handler=predict_body)  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ import uuid
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ...contract.messages import PredictRequest
+from ..contract.messages import PredictRequest
 from .metrics import worker_metrics
 
 logger = logging.getLogger("bentoml.monitoring")

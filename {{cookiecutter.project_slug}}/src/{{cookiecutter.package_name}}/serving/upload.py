@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config import STORE, LogConfig
+from .log_config import STORE, LogConfig
 from .metrics import ModelMetrics
 
 logger = logging.getLogger("bentoml.monitoring")

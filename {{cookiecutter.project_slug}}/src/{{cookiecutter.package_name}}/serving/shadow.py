@@ -14,8 +14,8 @@ from typing import Any
 
 import threadpoolctl
 
-from ...contract.artifact import load_verified
-from ...contract.predict import predictions
+from ..contract.artifact import load_verified
+from ..contract.predict import predictions
 from .metrics import ModelMetrics
 
 logger = logging.getLogger("bentoml.monitoring")

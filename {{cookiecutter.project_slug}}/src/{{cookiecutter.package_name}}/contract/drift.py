@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..contract.schema import CATEGORICAL, FEATURE_NAMES, NUMERIC, TARGET, allowed_values, category_text
+from .schema import CATEGORICAL, FEATURE_NAMES, NUMERIC, TARGET, allowed_values, category_text
 
 # Jeffreys smoothing: half a row added to every bin of each side before the index is taken, so an empty
 # bin gives a large but finite index that shrinks with the rows behind it, not a fixed floor that

@@ -13,7 +13,7 @@ from typing import Any
 
 import bentoml
 
-from . import config
+from . import log_config
 from .metrics import worker_metrics
 from .requestlog import RequestLog
 from .shadow import Shadow
@@ -27,7 +27,7 @@ class Observer:
         """`shadow`: the folder of the shadow model the Bento packs, if any (it scores in the log's thread)."""
         self.metrics = worker_metrics()
         self.metrics.served(lineage)
-        settings = config.from_environment()
+        settings = log_config.from_environment()
         sha = str(lineage["artifact"]["sha256"])
         challenger = Shadow(shadow, self.metrics) if shadow is not None else None
         if challenger is not None and settings.folder is None:

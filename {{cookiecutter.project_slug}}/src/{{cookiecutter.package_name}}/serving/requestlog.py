@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from ...contract.dataset import DATASET
-from .config import LogConfig
+from ..contract.dataset import DATASET
+from .log_config import LogConfig
 from .metrics import ModelMetrics
 from .shadow import Shadow
 from .upload import Uploader

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from ...contract.artifact import model_version
-from ...contract.schema import CATEGORICAL, CLASSIFICATION, TARGET, value_range
+from ..contract.artifact import model_version
+from ..contract.schema import CATEGORICAL, CLASSIFICATION, TARGET, value_range
 
 
 class ModelMetrics:
