@@ -1,7 +1,8 @@
-"""The candidate model passes the quality gate, and does not trail the model production runs."""
+"""The candidate model passes the quality gate on the answers it serves, and does not trail production."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import joblib
@@ -10,6 +11,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.contract import params
+from {{ cookiecutter.package_name }}.contract.fastpath import load_served
 from {{ cookiecutter.package_name }}.pipeline.evaluate import gate, score
 from {{ cookiecutter.package_name }}.release import compare
 from tests.conftest import ROOT, need
@@ -36,6 +38,17 @@ def test_the_candidate_passes_the_thresholds(
     values, _ = score(candidate, held_out)
     failed = {name: r for name, r in gate(values, thresholds).items() if not r["passed"]}
     assert not failed, f"quality gate failed on held-out data: {failed}"
+
+
+def test_the_gated_metrics_are_those_of_the_answers_served(held_out: pd.DataFrame) -> None:
+    """evaluate scored the pipeline through contract/predict.py; what the service serves from the packaged
+    folder (the fast predictor, when it does) gives the same metrics on the same rows."""
+    _, predictor, _, serving = load_served(need(ROOT / "models/lineage.json", "make repro").parent)
+    recorded = json.loads(need(ROOT / "reports/metrics.json", "make repro").read_text())
+    served, _ = score(predictor, held_out)
+    assert served.keys() == recorded.keys(), (served, recorded)
+    differ = {name: (served[name], recorded[name]) for name in recorded if abs(served[name] - recorded[name]) > 1e-6}
+    assert not differ, f"{serving}: (served, gated) differ: {differ}"
 
 
 def test_the_candidate_does_not_trail_production(

@@ -7,23 +7,31 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
 from ..contract import params
+from ..contract.predict import predictions
 from ..contract.quality import metric_values
-from ..contract.schema import CLASSIFICATION, FEATURE_NAMES, TARGET, TASK, TRAINING
+from ..contract.schema import CLASSIFICATION, TARGET, TASK, TRAINING, to_records
 
 
 def score(model: Any, frame: pd.DataFrame) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
-    """Metrics and plot tables for one labelled frame."""
+    """Metrics and plot tables for one labelled frame, scored as the service answers it.
+
+    `model` is anything that serves (the pipeline or the fast predictor). The rows go in as a client sends
+    them and the answers come out of contract/predict.py, the one function every way of serving answers
+    through, so the metrics the gates judge are those of the answers served, decision threshold included.
+    """
     frame = TRAINING.validate(frame)
-    features, actual = frame[list(FEATURE_NAMES)], frame[TARGET]
-    predicted = model.predict(features)
+    actual = frame[TARGET]
+    answers = [answer.model_dump() for answer in predictions(model, to_records(frame))]
+    predicted = np.asarray([answer["prediction"] for answer in answers])
     if CLASSIFICATION:
-        probabilities = model.predict_proba(features)
         classes = [str(c) for c in model.classes_]
+        probabilities = np.asarray([[answer["probabilities"][c] for c in classes] for answer in answers])
         labels = actual.astype(str).to_numpy()
         if TASK == "binary":  # the positive class is the second one; its probability ranks the rows
             fpr, tpr, _ = skm.roc_curve(labels, probabilities[:, 1], pos_label=classes[1])
