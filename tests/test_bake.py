@@ -118,6 +118,7 @@ EXPECTED_FILES = {
     "tests/unit/test_manifests.py",
     "tests/unit/test_infer.py",
     "tests/unit/test_fastpath.py",
+    "tests/unit/test_evaluate.py",
     "tests/unit/test_route.py",
     "src/{package}/contract/dataset.yaml",
     *(
@@ -126,7 +127,7 @@ EXPECTED_FILES = {
             "__init__", "__main__", "cli",
             "contract/__init__", "contract/artifact", "contract/dataset", "contract/messages", "contract/names",
             "contract/predict", "contract/schema", "contract/fastpath", "contract/params", "contract/drift",
-            "contract/quality", "pipeline/fastpath",
+            "contract/quality", "contract/identity", "pipeline/fastpath",
             "pipeline/__init__", "pipeline/dvclock", "pipeline/evaluate", "pipeline/features",
             "pipeline/adopt", "pipeline/infer",
             "pipeline/lineage", "pipeline/outputs", "pipeline/package", "pipeline/prepare", "pipeline/tracking",
