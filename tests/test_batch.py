@@ -23,8 +23,9 @@ pytestmark = pytest.mark.e2e
 PIN = """
 import json, subprocess
 from pathlib import Path
+from penguin_species.contract.identity import Lineage
 from penguin_species.release import pins
-lineage = pins.Lineage.model_validate_json(Path("models/lineage.json").read_text())
+lineage = Lineage.model_validate_json(Path("models/lineage.json").read_text())
 head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
 evaluation = pins.Evaluation(data={}, metrics=lineage.metrics, gates={})
 pins.write(pins.Pin(environment="production", promoted_from="staging", source_commit=head, model=lineage, evaluation=evaluation))

@@ -32,6 +32,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(stage)
 
 
+def identity_record(artifact_sha256: str, **fields: Any) -> dict[str, Any]:
+    """A complete identity record (contract/identity.py) for a model folder or pin a test makes up."""
+    return {
+        "schema_version": 1,
+        "model_name": "model",
+        "mlflow_run_id": "run",
+        "artifact": {"file": "model.joblib", "sha256": artifact_sha256},
+        "bento_tag": f"service:{artifact_sha256[:12]}",
+        "git_commit": "c" * 40,
+        "git_dirty": False,
+        "data": {"data/raw/data.csv": "d" * 32},
+        "params_sha256": "e" * 64,
+        "metrics": {"accuracy": 0.95},
+        "created_at": "2026-11-23T10:00:00+00:00",
+    } | fields
+
+
 def need(path: Path, how: str) -> Path:
     """A pipeline output a test reads; a missing one fails with what to run, not a traceback."""
     if not path.exists():

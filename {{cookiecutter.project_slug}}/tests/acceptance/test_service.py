@@ -37,6 +37,9 @@ def test_metadata_is_the_lineage_of_the_served_model(url: str) -> None:
     status, served = call("GET", f"{url}/metadata")
     assert status == 200
     assert served == json.loads((ROOT / "models/lineage.json").read_text())
+    # What decides a label is in it: a binary model's threshold, as the fitted model carries it.
+    threshold = getattr(joblib.load(ROOT / "models/model.joblib"), "threshold", None)
+    assert served.get("decision_threshold") == threshold, served
 
 
 def test_the_health_endpoints_answer(url: str) -> None:
@@ -112,5 +115,9 @@ def test_the_page_names_the_served_model_and_loads_only_from_this_server(url: st
     assert "googletagmanager" not in page
     _, lineage = call("GET", f"{url}/metadata")
     _, document = call("GET", f"{url}/docs.json")
-    assert document["info"]["version"] == lineage["bento_tag"].rpartition(":")[2]
+    assert document["info"]["version"] == lineage["artifact"]["sha256"][:12] == lineage["bento_tag"].rpartition(":")[2]
     assert lineage["artifact"]["sha256"] in document["info"]["description"]
+    # /metadata's answer is described by the identity record's own schema, every field of it.
+    ok = document["paths"]["/metadata"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/Lineage"}
+    assert set(lineage) <= set(document["components"]["schemas"]["Lineage"]["properties"]), lineage

@@ -21,7 +21,8 @@ import pytest
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, load_verified, model_version, sha256_file
+from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, load_verified, sha256_file
+from {{ cookiecutter.package_name }}.contract.identity import model_version
 from {{ cookiecutter.package_name }}.contract.schema import to_records
 from {{ cookiecutter.package_name }}.serving import server
 from {{ cookiecutter.package_name }}.serving.store import SHADOW_MODEL_NAME
@@ -42,7 +43,7 @@ def shadowed(bento_tag: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     joblib.dump(Pipeline([("broken", FunctionTransformer(int)), ("model", model)]), folder / ARTIFACT_FILE)
     sha = sha256_file(folder / ARTIFACT_FILE)
     # Its own artifact, so not the trained model's fast path: the record names none (a shadow scores by its pipeline).
-    record = {k: v for k, v in lineage.items() if k != "fast_path"}
+    record = lineage.model_dump(mode="json", exclude_none=True, exclude={"fast_path"})
     record["artifact"] = {"file": ARTIFACT_FILE, "sha256": sha}
     (folder / LINEAGE_FILE).write_text(json.dumps(record))
     cmd = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "build", "--shadow", str(folder)]

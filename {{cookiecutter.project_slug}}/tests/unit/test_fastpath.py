@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LIN
 from {{ cookiecutter.package_name }}.contract.fastpath import FAST_PATH_FILE, FastPredictor, disagreement, load_served
 from {{ cookiecutter.package_name }}.contract.schema import FEATURE_NAMES
 from {{ cookiecutter.package_name }}.pipeline import fastpath, features
+from tests.conftest import identity_record
 from tests.strategies import batches, synthetic_frame
 
 TASKS = ("binary", "multiclass", "regression")
@@ -103,7 +104,7 @@ def packaged(folder: Path, model: Any) -> Path:
 
     joblib.dump(model, folder / ARTIFACT_FILE)
     entry = fastpath.write(model, fastpath.contract_rows(50), folder / FAST_PATH_FILE)
-    record = {"artifact": {"file": ARTIFACT_FILE, "sha256": sha256_file(folder / ARTIFACT_FILE)}, "fast_path": entry}
+    record = identity_record(sha256_file(folder / ARTIFACT_FILE), fast_path=entry)
     (folder / LINEAGE_FILE).write_text(json.dumps(record))
     return folder
 

@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
+from {{ cookiecutter.package_name }}.contract.identity import Lineage
 from {{ cookiecutter.package_name }}.contract.messages import Record
 from {{ cookiecutter.package_name }}.contract.schema import TARGET, to_frame
 from {{ cookiecutter.package_name }}.pipeline import features, lineage
 from {{ cookiecutter.package_name }}.pipeline.prepare import split
 from {{ cookiecutter.package_name }}.pipeline.train import fit
+from tests.conftest import identity_record
 from tests.strategies import batches, records, synthetic_frame
 
 PARAMS = {
@@ -76,6 +78,6 @@ def test_a_request_record_round_trips_through_json(record: dict[str, Any]) -> No
 
 
 def test_the_lineage_record_round_trips(tmp_path: Path) -> None:
-    record = {"artifact": {"sha256": "0" * 64}, "metrics": {"accuracy": 0.5}, "data": {"a": "b"}}
+    record = Lineage.model_validate(identity_record("0" * 64, decision_threshold=0.35))
     lineage.write(record, tmp_path / "lineage.json")
     assert lineage.read(tmp_path / "lineage.json") == record

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.contract.identity import Lineage
 from {{ cookiecutter.package_name }}.pipeline import tracking
-from {{ cookiecutter.package_name }}.release import pins, registry
+from {{ cookiecutter.package_name }}.release import registry
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
 
 
@@ -19,7 +20,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def trained(sha: str) -> pins.Lineage:
+def trained(sha: str) -> Lineage:
     """A model logged to the store as the train stage logs one, and its lineage record."""
     import mlflow
     from sklearn.dummy import DummyClassifier
@@ -28,7 +29,7 @@ def trained(sha: str) -> pins.Lineage:
     with mlflow.start_run() as run:
         model = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
         mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
-    return pins.Lineage.model_validate(
+    return Lineage.model_validate(
         {
             "schema_version": 1,
             "model_name": "model",

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.contract.identity import Lineage
 from {{ cookiecutter.package_name }}.contract.names import DEFAULT_BRANCH
 from {{ cookiecutter.package_name }}.release import (
     audit,
@@ -30,24 +31,13 @@ from {{ cookiecutter.package_name }}.release import (
 )
 from {{ cookiecutter.package_name }}.release.environments import ENVIRONMENTS, ORDER
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
+from tests.conftest import identity_record
 
 PARAMS = "evaluate:\n  tolerance: 0.02\n  min:\n    accuracy: 0.9\n  max:\n    rmse: 10.0\n"
 
 
 def lineage(sha: str) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "model_name": "model",
-        "mlflow_run_id": "run",
-        "artifact": {"file": "model.joblib", "sha256": sha * 64},
-        "bento_tag": f"service:{sha * 12}",
-        "git_commit": "c" * 40,
-        "git_dirty": False,
-        "data": {"data/raw/data.csv": "d" * 32},
-        "params_sha256": "e" * 64,
-        "metrics": {"accuracy": 0.95},
-        "created_at": "2026-11-23T10:00:00+00:00",
-    }
+    return identity_record(sha * 64)
 
 
 def pin(
@@ -273,7 +263,7 @@ def test_an_earlier_model_is_found_by_a_prefix_of_its_digest_on_the_default_bran
 
 def test_two_models_trained_in_two_clones_get_two_versions(history: History) -> None:
     """A counter per clone would call both "1"; a version is the artifact's digest prefix."""
-    one, two = (pins.Lineage.model_validate(lineage(sha)) for sha in ("a", "b"))
+    one, two = (Lineage.model_validate(lineage(sha)) for sha in ("a", "b"))
     assert (one.version, two.version) == ("a" * 12, "b" * 12)
     branches = {proposals.branch_name(pin("staging", sha), "promote") for sha in ("a", "b")}
     assert branches == {f"promote/staging/model-{'a' * 12}-1", f"promote/staging/model-{'b' * 12}-1"}

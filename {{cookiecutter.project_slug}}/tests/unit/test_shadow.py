@@ -18,12 +18,14 @@ import pytest
 from prometheus_client import REGISTRY
 
 from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, sha256_file
+from {{ cookiecutter.package_name }}.contract.identity import Lineage
 from {{ cookiecutter.package_name }}.contract.schema import CLASSIFICATION, EXAMPLE, TARGET, TASK, allowed_values
 from {{ cookiecutter.package_name }}.monitoring import compare_shadow
 from {{ cookiecutter.package_name }}.release import gates, pins
 from {{ cookiecutter.package_name }}.serving import requestlog
 from {{ cookiecutter.package_name }}.serving.metrics import worker_metrics
 from {{ cookiecutter.package_name }}.serving.shadow import Shadow
+from tests.conftest import identity_record
 from tests.unit.test_monitoring import Answer, settings, wait_for
 from tests.unit.test_release import History, history, lineage, pin, promoted, verdicts  # noqa: F401  # history: a fixture
 
@@ -61,8 +63,7 @@ def folder(tmp_path: Path, model: Any, name: str) -> Path:
     where = tmp_path / name
     where.mkdir()
     joblib.dump(model, where / ARTIFACT_FILE)
-    artifact = {"file": ARTIFACT_FILE, "sha256": sha256_file(where / ARTIFACT_FILE)}
-    (where / LINEAGE_FILE).write_text(json.dumps({"artifact": artifact}))
+    (where / LINEAGE_FILE).write_text(json.dumps(identity_record(sha256_file(where / ARTIFACT_FILE))))
     return where
 
 
@@ -120,7 +121,7 @@ def test_a_malformed_shadow_is_refused_naming_the_field(change: Any, message: st
 
 def test_the_gates_check_a_shadows_record_against_its_own_source_commit(history: History) -> None:  # noqa: F811
     staged = promoted(history, "staging", "a")
-    shadow = pins.Shadow(source_commit=history.train("b"), model=pins.Lineage.model_validate(lineage("b")))
+    shadow = pins.Shadow(source_commit=history.train("b"), model=Lineage.model_validate(lineage("b")))
     assert verdicts(gates.gates(staged.model_copy(update={"shadow": shadow})))["shadow record"] is True
     forged = shadow.model_copy(update={"model": shadow.model.model_copy(update={"metrics": {"accuracy": 0.99}})})
     checks = gates.gates(staged.model_copy(update={"shadow": forged}))

@@ -7,7 +7,6 @@ that looks like a result.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from ..contract.identity import Lineage
 from ..contract.schema import CATEGORICAL
 from .rows import UnusableInputError, require_columns
 
@@ -68,7 +68,7 @@ def _unusable(path: Path, kind: str) -> Iterator[None]:
 class Writer:
     """One output file, appended a chunk at a time with a schema fixed by the first chunk."""
 
-    def __init__(self, path: Path, lineage: dict[str, Any] | None = None) -> None:
+    def __init__(self, path: Path, lineage: Lineage | None = None) -> None:
         self.path, self.kind = path, file_format(path)
         self.partial = path.with_name(f".{path.name}.partial")
         self.lineage = lineage
@@ -80,7 +80,9 @@ class Writer:
         if self.writer is None:
             self.schema = table.schema.remove_metadata()
             if self.lineage is not None:
-                self.schema = self.schema.with_metadata({LINEAGE_KEY: json.dumps(self.lineage).encode()})
+                self.schema = self.schema.with_metadata(
+                    {LINEAGE_KEY: self.lineage.model_dump_json(exclude_none=True).encode()}
+                )
             table = table.cast(self.schema)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.kind == "parquet":

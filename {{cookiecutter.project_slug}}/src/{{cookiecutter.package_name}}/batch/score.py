@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..contract.artifact import ArtifactError, load_verified, model_version
+from ..contract.artifact import ArtifactError, load_verified
+from ..contract.identity import Lineage
 from ..contract.predict import table
 from ..contract.schema import EXAMPLE_FEATURES, FEATURES
 from . import status
@@ -31,12 +32,12 @@ def rejected_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.rejected{output.suffix}")
 
 
-def scored_frame(model: Any, frame: pd.DataFrame, rows: pd.Series, lineage: dict[str, Any]) -> pd.DataFrame:
+def scored_frame(model: Any, frame: pd.DataFrame, rows: pd.Series, lineage: Lineage) -> pd.DataFrame:
     """The answers for valid rows, with each row's position and the model's identity."""
     answers = table(model, frame)
     answers.insert(0, ROW, rows.to_numpy(dtype="int64"))
-    sha = lineage["artifact"]["sha256"]
-    answers[IDENTITY[0]] = np.full(len(answers), model_version(sha), dtype=object)
+    sha = lineage.artifact.sha256
+    answers[IDENTITY[0]] = np.full(len(answers), lineage.version, dtype=object)
     answers[IDENTITY[1]] = np.full(len(answers), sha, dtype=object)
     return answers
 
@@ -78,5 +79,5 @@ def score(
         rejected_out.abandon()
         print(f"score: {error}", file=sys.stderr)
         return status.UNUSABLE
-    version = model_version(lineage["artifact"]["sha256"])
+    version = lineage.version
     return status.outcome("score", total=read, refused=refused_rows, version=version, output=output, rejected=rejected)

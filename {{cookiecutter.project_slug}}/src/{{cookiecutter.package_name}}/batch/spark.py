@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..contract.artifact import ArtifactError, model_version, read_verified, sha256_bytes
+from ..contract.artifact import ArtifactError, read_verified, sha256_bytes
+from ..contract.identity import Lineage
 from ..contract.names import MODEL_NAME
 from ..contract.schema import CLASSIFICATION, FEATURE_NAMES
 from . import status
@@ -60,9 +61,9 @@ def _schema(classes: list[str]) -> Any:
     return StructType([StructField(ROW, LongType()), StructField(KIND, StringType()), *answer, *text])
 
 
-def _scorer(artifact: Any, lineage: dict[str, Any], offsets: np.ndarray, types: dict[str, str]) -> Any:
+def _scorer(artifact: Any, lineage: Lineage, offsets: np.ndarray, types: dict[str, str]) -> Any:
     """The function each partition runs; `types` maps every output column to its Spark type's name."""
-    sha256 = lineage["artifact"]["sha256"]
+    sha256 = lineage.artifact.sha256
     text = [name for name, kind in types.items() if kind == "string"]
     numbers = {name: "int64" if kind == "long" else "float64" for name, kind in types.items() if name not in text}
 
@@ -105,7 +106,7 @@ def score_spark(
         return status.NO_SPARK
     try:  # verified on the driver before Spark reads a row; the executors get these very bytes
         artifact_bytes, lineage = read_verified(models)
-        model = _model(artifact_bytes, lineage["artifact"]["sha256"])
+        model = _model(artifact_bytes, lineage.artifact.sha256)
     except ArtifactError as error:
         print(f"score-spark: refused: {error}", file=sys.stderr)
         return status.REFUSED
@@ -141,7 +142,7 @@ def _run(
     output: Path,
     rejected: Path,
     model: Any,
-    lineage: dict[str, Any],
+    lineage: Lineage,
     artifact_bytes: bytes,
 ) -> int:
     from pyspark.errors import AnalysisException
@@ -181,7 +182,7 @@ def _run(
     finally:
         result.unpersist()
     total = int(sizes.sum())
-    version = model_version(lineage["artifact"]["sha256"])
+    version = lineage.version
     return status.outcome(
         "score-spark", total=total, refused=refused, version=version, output=output, rejected=rejected
     )

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
+
+from .identity import Lineage
 
 # Inside a model folder (models/, a BentoML model): the file that is served and the record of what it is.
 ARTIFACT_FILE = "model.joblib"
@@ -21,12 +24,6 @@ class ArtifactError(Exception):
     """The model folder cannot be served as it is; the message says why in one line."""
 
 
-def model_version(artifact_sha256: str) -> str:
-    """A model's version: the start of its artifact's digest. Two clones can never mint the same one for
-    different models, unlike a counter; the registry's own version numbers are labels it adds on top."""
-    return artifact_sha256[:12]
-
-
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -35,21 +32,18 @@ def sha256_file(path: Path) -> str:
     return sha256_bytes(path.read_bytes())
 
 
-def read_lineage(folder: Path) -> dict[str, Any]:
+def read_lineage(folder: Path) -> Lineage:
     path = folder / LINEAGE_FILE
     try:
-        record = json.loads(path.read_text())
-        expected = record["artifact"]["sha256"]
+        return Lineage.model_validate_json(path.read_bytes())
     except FileNotFoundError:
         raise ArtifactError(f"no lineage record at {path}") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ArtifactError(f"lineage record {path} is unreadable ({error.__class__.__name__}: {error})") from None
-    if not isinstance(expected, str) or len(expected) != 64:
-        raise ArtifactError(f"lineage record {path} has no valid artifact.sha256")
-    return dict(record)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(file)'}: {e['msg']}" for e in error.errors())
+        raise ArtifactError(f"lineage record {path} is unreadable: {problems}") from None
 
 
-def read_verified(folder: Path) -> tuple[bytes, dict[str, Any]]:
+def read_verified(folder: Path) -> tuple[bytes, Lineage]:
     """The artifact's bytes and its lineage record, after checking the bytes against the record."""
     lineage = read_lineage(folder)
     path = folder / ARTIFACT_FILE
@@ -57,13 +51,13 @@ def read_verified(folder: Path) -> tuple[bytes, dict[str, Any]]:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ArtifactError(f"model artifact {path} is missing") from None
-    actual, expected = sha256_bytes(data), lineage["artifact"]["sha256"]
+    actual, expected = sha256_bytes(data), lineage.artifact.sha256
     if actual != expected:
         raise ArtifactError(f"model artifact {path} has sha256 {actual[:12]}…, lineage says {expected[:12]}…")
     return data, lineage
 
 
-def load_verified(folder: Path) -> tuple[Any, dict[str, Any]]:
+def load_verified(folder: Path) -> tuple[Any, Lineage]:
     """Unpickle exactly the bytes that were verified, so nothing can change between check and load."""
     import joblib  # here, so that naming the artifact's files costs the command line no import
 

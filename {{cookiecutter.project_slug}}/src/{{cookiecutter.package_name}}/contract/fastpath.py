@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import expit  # a dependency of scikit-learn, which serves anyway
 
 from .artifact import ArtifactError, sha256_bytes
+from .identity import Lineage
 from .schema import to_frame
 
 FAST_PATH_FILE = "fastpath.json"
@@ -111,18 +112,18 @@ class FastPredictor:
         return self.raw(self.transform(rows))[:, 0]  # identity link: the squared-error regressor's
 
 
-def read(folder: Path, lineage: dict[str, Any]) -> dict[str, Any] | None:
+def read(folder: Path, lineage: Lineage) -> dict[str, Any] | None:
     """The fast-path file's contents, after checking its bytes against the lineage record; None when the
     record names no fast path (a model packaged before there was one)."""
-    entry = lineage.get("fast_path")
+    entry = lineage.fast_path
     if entry is None:
         return None
-    path = folder / str(entry["file"])
+    path = folder / entry.file
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ArtifactError(f"fast path {path} is missing") from None
-    actual, expected = sha256_bytes(data), str(entry["sha256"])
+    actual, expected = sha256_bytes(data), entry.sha256
     if actual != expected:
         raise ArtifactError(f"fast path {path} has sha256 {actual[:12]}…, lineage says {expected[:12]}…")
     try:
@@ -160,7 +161,7 @@ def disagreement(fast: FastPredictor, model: Any, rows: list[dict[str, Any]]) ->
     return None
 
 
-def served(folder: Path, model: Any, lineage: dict[str, Any]) -> tuple[Any, str]:
+def served(folder: Path, model: Any, lineage: Lineage) -> tuple[Any, str]:
     """What serves the model in `folder`: the fast predictor, checked against `model` (the verified
     pipeline) on the rows its file carries, or the pipeline itself; and one line saying which and why."""
     spec = read(folder, lineage)
@@ -177,7 +178,7 @@ def served(folder: Path, model: Any, lineage: dict[str, Any]) -> tuple[Any, str]
     return fast, f"serving the fast path ({spec['kind']}, checked on {len(spec['check_rows'])} rows)"
 
 
-def load_served(folder: Path) -> tuple[Any, Any, dict[str, Any], str]:
+def load_served(folder: Path) -> tuple[Any, Any, Lineage, str]:
     """The verified pipeline, what serves it, its lineage record, and the line saying which serves."""
     from .artifact import load_verified
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ..contract import params
-from ..contract.artifact import model_version
+from ..contract.identity import model_version
 from ..contract.schema import CLASSIFICATION
 from . import traffic
 from .monitor import live_metrics

@@ -1,9 +1,4 @@
-"""The model's identity record: one JSON document linking git, DVC, MLflow and BentoML.
-
-Written by the `package` stage, stored beside the artifact in the BentoML model, returned by the
-service at /metadata, and copied into the pin file of each environment. It names no registry version:
-those are numbered by whichever registry the model is registered in (`make register`), after the fact.
-"""
+"""Build the model's identity record (contract/identity.py) from git, DVC, params.yaml and the MLflow run."""
 
 from __future__ import annotations
 
@@ -14,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..contract import params
-from ..contract.artifact import ARTIFACT_FILE, model_version, sha256_file
+from ..contract.artifact import ARTIFACT_FILE, sha256_file
+from ..contract.identity import Artifact, FastPath, Lineage, model_version
 from ..contract.names import MODEL_NAME, SERVICE_NAME
 from . import dvclock
 
@@ -34,29 +30,37 @@ def bento_tag(artifact_sha256: str) -> str:
 
 
 def build(
-    *, model_path: Path, run_id: str, metrics: dict[str, Any], fast_path: dict[str, str] | None = None
-) -> dict[str, Any]:
+    *,
+    model_path: Path,
+    run_id: str,
+    metrics: dict[str, Any],
+    fast_path: dict[str, str] | None = None,
+    decision_threshold: float | None = None,
+) -> Lineage:
     commit, dirty = git_state()
     sha = sha256_file(model_path)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "model_name": MODEL_NAME,
-        "mlflow_run_id": run_id,
-        "artifact": {"file": ARTIFACT_FILE, "sha256": sha},
-        "bento_tag": bento_tag(sha),
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "data": dvclock.data_hashes(dvclock.read()),
-        "params_sha256": params.digest(),
-        "metrics": metrics,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    } | ({"fast_path": fast_path} if fast_path else {})  # its file's digest, and which of the two serves
+    return Lineage(
+        schema_version=SCHEMA_VERSION,
+        model_name=MODEL_NAME,
+        mlflow_run_id=run_id,
+        artifact=Artifact(file=ARTIFACT_FILE, sha256=sha),
+        bento_tag=bento_tag(sha),
+        git_commit=commit,
+        git_dirty=dirty,
+        data=dvclock.data_hashes(dvclock.read()),
+        params_sha256=params.digest(),
+        metrics=metrics,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        fast_path=FastPath.model_validate(fast_path) if fast_path else None,  # its digest, and which of the two serves
+        decision_threshold=decision_threshold,
+    )
 
 
-def write(record: dict[str, Any], path: Path) -> None:
+def write(record: Lineage, path: Path) -> None:
+    """The record as JSON, keys sorted; a field with no value (no fast path, no threshold) is left out."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    path.write_text(json.dumps(record.model_dump(mode="json", exclude_none=True), indent=2, sort_keys=True) + "\n")
 
 
-def read(path: Path) -> dict[str, Any]:
-    return dict(json.loads(path.read_text()))
+def read(path: Path) -> Lineage:
+    return Lineage.model_validate_json(path.read_text())

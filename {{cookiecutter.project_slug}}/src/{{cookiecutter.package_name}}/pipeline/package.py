@@ -11,23 +11,27 @@ from pathlib import Path
 
 import joblib
 
-from ..contract.artifact import model_version
+from ..contract.identity import Lineage
 from ..contract.names import MODEL_NAME
 from . import fastpath, lineage
 
 
 def package(
     *, model_path: Path, run_path: Path, metrics_path: Path, lineage_path: Path, held_out: Path, fast_path: Path
-) -> dict[str, object]:
+) -> Lineage:
     run = json.loads(run_path.read_text())
     # Checked on every held-out row and on rows drawn from the contract; the service checks the same rows at start.
     check_rows = fastpath.held_out_rows(held_out) + fastpath.contract_rows()
-    entry = fastpath.write(joblib.load(model_path), check_rows, fast_path)
+    model = joblib.load(model_path)
+    entry = fastpath.write(model, check_rows, fast_path)
     metrics = json.loads(metrics_path.read_text())
-    record = lineage.build(model_path=model_path, run_id=run["run_id"], metrics=metrics, fast_path=entry)
+    # What decides a binary model's label is what the fitted model carries (FixedThresholdClassifier.threshold).
+    threshold = getattr(model, "threshold", None)
+    record = lineage.build(
+        model_path=model_path, run_id=run["run_id"], metrics=metrics, fast_path=entry, decision_threshold=threshold
+    )
     lineage.write(record, lineage_path)
-    version = model_version(record["artifact"]["sha256"])
-    print(f"package: {MODEL_NAME} version {version} ({entry['serving']} serves) -> {lineage_path}")
+    print(f"package: {MODEL_NAME} version {record.version} ({entry['serving']} serves) -> {lineage_path}")
     return record
 
 

@@ -21,7 +21,8 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from ..contract.artifact import ARTIFACT_FILE, model_version, sha256_file
+from ..contract.artifact import ARTIFACT_FILE, sha256_file
+from ..contract.identity import model_version
 from ..contract.names import MODEL_NAME
 from ..contract.schema import FEATURE_NAMES, TARGET
 from ..pipeline.evaluate import score

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE
+from ..contract.identity import Lineage
 from ..contract.names import DEFAULT_BRANCH, MODEL_NAME
 from . import github, gitops, manifests, pins, records
 from .artifacts import fetch_verified
@@ -32,7 +33,7 @@ def build_pinned(pin: pins.Pin) -> str:
     """Fetch the pinned artifact (and its shadow's) through DVC, check the digests, and build the Bento."""
     from ..serving.bento import build
 
-    def fetched(source_commit: str, model: pins.Lineage, folder: Path) -> Path:
+    def fetched(source_commit: str, model: Lineage, folder: Path) -> Path:
         folder.mkdir()
         (folder / ARTIFACT_FILE).write_bytes(fetch_verified(source_commit, model.artifact.sha256))
         (folder / LINEAGE_FILE).write_text(

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ..contract import params
+from ..contract.identity import Lineage
 from ..pipeline import dvclock
 from ..pipeline.evaluate import gate, score
 from ..pipeline.outputs import HELD_OUT, LINEAGE
@@ -36,7 +37,7 @@ class Check:
     detail: str
 
 
-def evaluate_pin(lineage: pins.Lineage, source_commit: str) -> pins.Evaluation:
+def evaluate_pin(lineage: Lineage, source_commit: str) -> pins.Evaluation:
     """Score the model again on the current held-out data against the thresholds of params.yaml."""
     model = artifacts.load(source_commit, lineage.artifact.sha256)
     values, _ = score(model, pd.read_csv(HELD_OUT))
@@ -72,7 +73,7 @@ def shadow_record(pin: pins.Pin, base: str) -> Check | None:
     return matches_source("shadow record", pin.shadow.source_commit, pin.shadow.model, base)
 
 
-def matches_source(name: str, source_commit: str, model: pins.Lineage, base: str) -> Check:
+def matches_source(name: str, source_commit: str, model: Lineage, base: str) -> Check:
     if not gitops.exists(source_commit):
         return Check(name, False, f"source commit {source_commit[:12]} is not in this repository")
     if not gitops.is_ancestor(source_commit, base):
@@ -80,7 +81,7 @@ def matches_source(name: str, source_commit: str, model: pins.Lineage, base: str
     text = gitops.show(source_commit, str(LINEAGE))
     if text is None:
         return Check(name, False, f"{LINEAGE} does not exist at {source_commit[:12]}")
-    recorded = pins.Lineage.model_validate_json(text).model_dump()
+    recorded = Lineage.model_validate_json(text).model_dump()
     differ = sorted(k for k, v in model.model_dump().items() if recorded.get(k) != v)
     if differ:
         return Check(name, False, f"differs from {LINEAGE} at {source_commit[:12]} in: {', '.join(differ)}")

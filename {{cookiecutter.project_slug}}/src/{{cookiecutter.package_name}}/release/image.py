@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..contract.artifact import LINEAGE_FILE, model_version
+from ..contract.artifact import read_lineage
+from ..contract.identity import Lineage
 from ..contract.names import SERVICE_NAME
 from .errors import ReleaseError
 
@@ -79,15 +80,15 @@ def readable(folder: Path) -> None:
             path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-def labels(lineage: dict[str, Any], bento_tag: str) -> dict[str, str]:
-    version = model_version(str(lineage["artifact"]["sha256"]))
+def labels(lineage: Lineage, bento_tag: str) -> dict[str, str]:
+    version = lineage.version
     return {
         "org.opencontainers.image.title": SERVICE_NAME,
         "org.opencontainers.image.version": version,
-        "org.opencontainers.image.revision": str(lineage["git_commit"]),
-        f"{LABEL_PREFIX}.artifact-sha256": str(lineage["artifact"]["sha256"]),
+        "org.opencontainers.image.revision": lineage.git_commit,
+        f"{LABEL_PREFIX}.artifact-sha256": lineage.artifact.sha256,
         f"{LABEL_PREFIX}.version": version,
-        f"{LABEL_PREFIX}.training-commit": str(lineage["git_commit"]),
+        f"{LABEL_PREFIX}.training-commit": lineage.git_commit,
         f"{LABEL_PREFIX}.bento-tag": bento_tag,
     }
 
@@ -110,7 +111,7 @@ def build(bento_tag: str, base_image: str | None = None) -> str:
     (model,) = [m for service in bento.info.services for m in service.models]
     stored = Path(bentoml.models.get(model.tag).path)
     shutil.copytree(stored, CONTEXT / "bento" / "models" / model.tag.name / str(model.tag.version))
-    lineage = json.loads((stored / LINEAGE_FILE).read_text())
+    lineage = read_lineage(stored)
     readable(CONTEXT / "bento")
     image = name(str(bento.tag))
     cmd = [engine(), "build", "--network", "none", "--file", str(CONTAINERFILE), "--tag", image]

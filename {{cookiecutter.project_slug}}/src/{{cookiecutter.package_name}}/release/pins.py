@@ -11,58 +11,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from ..contract.artifact import model_version
-from ..contract.dataset import DATASET
+from ..contract.identity import COMMIT, Lineage, Strict
 from .environments import ENVIRONMENTS, ORDER, PROMOTED_FROM
 from .errors import ReleaseError
 
 PINS = Path("deploy/environments")
-SHA256 = r"^[0-9a-f]{64}$"
-COMMIT = r"^[0-9a-f]{40}$"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Artifact(Strict):
-    file: str
-    sha256: str = Field(pattern=SHA256)
-
-
-class FastPath(Strict):
-    file: str
-    sha256: str = Field(pattern=SHA256)
-    serving: Literal["fast path", "pipeline"]
-
-
-class Lineage(Strict):
-    """The lineage record written by the pipeline (pipeline/lineage.py), as it was when the model was packaged."""
-
-    schema_version: int
-    model_name: str
-    mlflow_run_id: str
-    artifact: Artifact
-    bento_tag: str
-    git_commit: str = Field(pattern=COMMIT)
-    git_dirty: bool
-    data: dict[str, str]
-    params_sha256: str = Field(pattern=SHA256)
-    metrics: dict[str, float]
-    created_at: str
-    fast_path: FastPath | None = None  # absent from records packaged before there was one
-
-    @property
-    def version(self) -> str:
-        """The model's version: what commit messages, branch names, tags and the audit call it."""
-        return model_version(self.artifact.sha256)
-
-    @property
-    def data_version(self) -> str:
-        """The md5 of the raw data the model learned from: what a promotion commit and the audit call its data."""
-        return self.data.get(DATASET.raw_data) or next(iter(self.data.values()), "")
 
 
 class Evaluation(Strict):

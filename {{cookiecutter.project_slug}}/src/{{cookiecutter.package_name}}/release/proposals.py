@@ -11,6 +11,7 @@ import json
 import re
 from pathlib import Path
 
+from ..contract.identity import Lineage
 from ..contract.names import MODEL_NAME
 from ..pipeline import outputs
 from . import gitops, pins
@@ -23,7 +24,7 @@ LINEAGE = str(outputs.LINEAGE)
 REPORT = Path("build/promotion.md")
 
 
-def candidate(version: str | None = None) -> tuple[pins.Lineage, str]:
+def candidate(version: str | None = None) -> tuple[Lineage, str]:
     """The model to promote and the commit that records it: HEAD's, or the last commit on the default
     branch that recorded the version (at least 7 characters of the artifact's digest)."""
     if version is None:
@@ -32,16 +33,16 @@ def candidate(version: str | None = None) -> tuple[pins.Lineage, str]:
         text = gitops.show("HEAD", LINEAGE)
         if text is None:
             raise ReleaseError(f"no {LINEAGE} on this commit: run `make repro` and commit its outputs")
-        return pins.Lineage.model_validate_json(text), gitops.head()
+        return Lineage.model_validate_json(text), gitops.head()
     if not re.fullmatch(r"[0-9a-f]{7,64}", version):
         raise ReleaseError(f"version {version!r}: give at least 7 hex characters of the artifact's sha256")
     base = gitops.base()
-    found: dict[str, tuple[pins.Lineage, str]] = {}
+    found: dict[str, tuple[Lineage, str]] = {}
     for commit in gitops.first_parent_changes(base, LINEAGE):  # oldest first: the newest record wins
         text = gitops.show(commit.sha, LINEAGE)
         sha = json.loads(text)["artifact"]["sha256"] if text else ""
         if sha.startswith(version):
-            found[sha] = (pins.Lineage.model_validate_json(text or ""), commit.sha)
+            found[sha] = (Lineage.model_validate_json(text or ""), commit.sha)
     if len(found) > 1:
         raise ReleaseError(f"version {version} is ambiguous on {base}: {', '.join(s[:12] for s in sorted(found))}")
     if not found:

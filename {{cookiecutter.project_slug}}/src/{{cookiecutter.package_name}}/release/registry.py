@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import json
 
-from ..contract.artifact import model_version
+from ..contract.identity import Lineage
 from ..pipeline import outputs, tracking
-from . import pins
 from .errors import ReleaseError
 
 DIGEST_TAG = "artifact_sha256"
 
 
-def find(lineage: pins.Lineage) -> str | None:
+def find(lineage: Lineage) -> str | None:
     """The registry version of this artifact, if it was registered here."""
     query = f"name='{lineage.model_name}' and tags.{DIGEST_TAG}='{lineage.artifact.sha256}'"
     versions = tracking.start().search_model_versions(query)
     return str(min(int(v.version) for v in versions)) if versions else None
 
 
-def register(lineage: pins.Lineage) -> str:
+def register(lineage: Lineage) -> str:
     """Register the model (once per digest) from the run that trained it; return its registry version."""
     from mlflow.exceptions import MlflowException
 
@@ -51,7 +50,7 @@ def register(lineage: pins.Lineage) -> str:
     return str(created.version)
 
 
-def set_alias(environment: str, lineage: pins.Lineage) -> str:
+def set_alias(environment: str, lineage: Lineage) -> str:
     """Register the model if need be and point the alias named after the environment at it."""
     version = register(lineage)
     tracking.start().set_registered_model_alias(lineage.model_name, environment, version)
@@ -62,9 +61,7 @@ def register_command() -> None:
     """`register`: register the model this commit packaged (models/lineage.json) and print its version."""
     if not outputs.LINEAGE.exists():
         raise ReleaseError(f"no {outputs.LINEAGE}: run `make repro` first")
-    lineage = pins.Lineage.model_validate_json(outputs.LINEAGE.read_text())
+    lineage = Lineage.model_validate_json(outputs.LINEAGE.read_text())
     version = register(lineage)
     where = tracking.shown_uri()
-    print(
-        f"register: {lineage.model_name} {model_version(lineage.artifact.sha256)} is registry version {version} in {where}"
-    )
+    print(f"register: {lineage.model_name} {lineage.version} is registry version {version} in {where}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import bentoml
 
-from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, ArtifactError, model_version, read_verified
+from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, ArtifactError, read_verified
 from ..contract.names import MODEL_NAME
 from .store import MODEL_TAG_VARIABLE, SHADOW_MODEL_NAME, SHADOW_TAG_VARIABLE
 
@@ -29,7 +29,7 @@ def store_model(models: Path, name: str = MODEL_NAME) -> bentoml.Tag:
     so /metadata always serves the record the build was asked for.
     """
     _, lineage = read_verified(models)  # never package an artifact that does not match its record
-    tag = bentoml.Tag(name, model_version(lineage["artifact"]["sha256"]))
+    tag = bentoml.Tag(name, lineage.version)
     try:
         stored = bentoml.models.get(tag)
     except bentoml.exceptions.NotFound:
@@ -38,8 +38,8 @@ def store_model(models: Path, name: str = MODEL_NAME) -> bentoml.Tag:
         if (Path(stored.path) / LINEAGE_FILE).read_bytes() == (models / LINEAGE_FILE).read_bytes():
             return stored.tag
         bentoml.models.delete(tag)
-    with bentoml.models.create(tag, labels={"git_commit": str(lineage["git_commit"])}) as model:
-        fast_path = [str(lineage["fast_path"]["file"])] if "fast_path" in lineage else []  # the service checks it
+    with bentoml.models.create(tag, labels={"git_commit": lineage.git_commit}) as model:
+        fast_path = [lineage.fast_path.file] if lineage.fast_path else []  # the service checks it
         for name in (ARTIFACT_FILE, LINEAGE_FILE, *fast_path):
             shutil.copy2(models / name, Path(model.path) / name)
     return model.tag
@@ -63,7 +63,7 @@ def build(models: Path, shadow: Path | None = None) -> str:
     """
     _, lineage = read_verified(models)
     os.environ[MODEL_TAG_VARIABLE] = str(store_model(models))  # the service packs exactly this model
-    bento_tag = bentoml.Tag.from_taglike(lineage["bento_tag"])
+    bento_tag = bentoml.Tag.from_taglike(lineage.bento_tag)
     os.environ.pop(SHADOW_TAG_VARIABLE, None)
     if shadow is not None:
         shadow_tag = store_model(shadow, SHADOW_MODEL_NAME)
@@ -75,7 +75,7 @@ def build(models: Path, shadow: Path | None = None) -> str:
         bentoml.bentos.delete(bento_tag)
     bento = bentoml.bentos.build_bentofile(str(BENTOFILE), version=bento_tag.version)
     shadowed = f", shadow {os.environ[SHADOW_TAG_VARIABLE]}" if shadow is not None else ""
-    print(f"build: Bento {bento.tag} (model {MODEL_NAME}, trained at {str(lineage['git_commit'])[:12]}{shadowed})")
+    print(f"build: Bento {bento.tag} (model {MODEL_NAME}, trained at {lineage.git_commit[:12]}{shadowed})")
     return str(bento.tag)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from ..contract.artifact import model_version
+from ..contract.identity import Lineage
 from ..contract.schema import CATEGORICAL, CLASSIFICATION, TARGET, value_range
 
 
@@ -54,17 +54,14 @@ class ModelMetrics:
             buckets = [low + (high - low) * i / 10 for i in range(1, 10)]
             self.predicted = prom.Histogram("model_prediction", "The predicted values", buckets=buckets)
 
-    def served(self, lineage: dict[str, Any]) -> None:
-        sha = str(lineage["artifact"]["sha256"])
+    def served(self, lineage: Lineage) -> None:
         self.info.labels(
-            model=str(lineage.get("model_name", "")), version=model_version(sha),
-            sha256=sha, bento_tag=str(lineage.get("bento_tag", "")),
-            git_commit=str(lineage.get("git_commit", "")),
+            model=lineage.model_name, version=lineage.version, sha256=lineage.artifact.sha256,
+            bento_tag=lineage.bento_tag, git_commit=lineage.git_commit,
         ).set(1)  # fmt: skip
 
-    def shadow(self, lineage: dict[str, Any]) -> None:
-        sha = str(lineage["artifact"]["sha256"])
-        self.shadow_info.labels(version=model_version(sha), sha256=sha).set(1)
+    def shadow(self, lineage: Lineage) -> None:
+        self.shadow_info.labels(version=lineage.version, sha256=lineage.artifact.sha256).set(1)
 
     def answered(self, answers: Iterable[Any]) -> None:
         """One increment per class and request, not per row: a metric update writes to a shared file."""

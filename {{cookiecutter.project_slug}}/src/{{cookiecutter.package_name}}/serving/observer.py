@@ -13,6 +13,7 @@ from typing import Any
 
 import bentoml
 
+from ..contract.identity import Lineage
 from . import log_config
 from .metrics import worker_metrics
 from .requestlog import RequestLog
@@ -23,12 +24,12 @@ REQUEST_ID = "x-request-id"  # set on every /predict request by middleware.py
 
 
 class Observer:
-    def __init__(self, lineage: dict[str, Any], shadow: Path | None = None) -> None:
+    def __init__(self, lineage: Lineage, shadow: Path | None = None) -> None:
         """`shadow`: the folder of the shadow model the Bento packs, if any (it scores in the log's thread)."""
         self.metrics = worker_metrics()
         self.metrics.served(lineage)
         settings = log_config.from_environment()
-        sha = str(lineage["artifact"]["sha256"])
+        sha = lineage.artifact.sha256
         challenger = Shadow(shadow, self.metrics) if shadow is not None else None
         if challenger is not None and settings.folder is None:
             logger.warning(

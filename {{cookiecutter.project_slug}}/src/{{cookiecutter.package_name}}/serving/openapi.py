@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..contract.dataset import DATASET
+from ..contract.identity import Lineage
 from ..contract.schema import EXAMPLE_FEATURES, FEATURE_NAMES, TARGET
 
 VALIDATION_ERRORS = {
@@ -43,11 +44,11 @@ GUARD_RESPONSES = {
 METADATA = {
     "get": {
         "tags": ["Service APIs"],
-        "description": "The lineage record of the model being served: commit, data, params, metrics, sha256",
+        "description": "The identity record of the model being served: version, sha256, commit, data, metrics",
         "responses": {
             "200": {
                 "description": "Successful Response",
-                "content": {"application/json": {"schema": {"type": "object"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Lineage"}}},
             }
         },
     }
@@ -66,13 +67,13 @@ def _examples_as_3_0(node: Any) -> None:
             _examples_as_3_0(value)
 
 
-def description(lineage: dict[str, Any]) -> str:
+def description(lineage: Lineage) -> str:
     """The page's text for callers: the model served, what to send, what comes back."""
     lines = [
         f"Predicts **{TARGET}** ({DATASET.columns[TARGET].description}) for each record of a batch.",
         "",
-        f"Served model: `{lineage['model_name']}` version `{model_version(lineage)}`, artifact sha256",
-        f"`{lineage['artifact']['sha256']}`, trained at commit `{lineage['git_commit']}`.",
+        f"Served model: `{lineage.model_name}` version `{lineage.version}`, artifact sha256",
+        f"`{lineage.artifact.sha256}`, trained at commit `{lineage.git_commit}`.",
         "",
         '`POST /predict` takes `{"records": [...]}`; every field below is required (send `null` for',
         '"unknown" where a field allows it). A value outside the contract gets a 400 naming the field.',
@@ -91,18 +92,14 @@ def description(lineage: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def model_version(lineage: dict[str, Any]) -> str:
-    return str(lineage["bento_tag"]).rpartition(":")[2]  # the Bento is versioned by the model it serves
-
-
-def corrected(document: dict[str, Any], lineage: dict[str, Any]) -> dict[str, Any]:
+def corrected(document: dict[str, Any], lineage: Lineage) -> dict[str, Any]:
     """Correct, in place, the document BentoML generates for the service (`Service.openapi_spec.asdict()`).
 
     `lineage` is the served model's record: the page names the model a caller gets answers from.
     """
     schemas = document["components"]["schemas"]
     _examples_as_3_0(schemas)
-    document["info"]["version"] = model_version(lineage)  # Swagger UI shows it beside the title
+    document["info"]["version"] = lineage.version  # Swagger UI shows it beside the title
     document["info"]["description"] = description(lineage)
     schemas["InvalidArgument"]["properties"]["detail"] = VALIDATION_ERRORS
     schemas["RequestRefused"] = REFUSED
@@ -114,5 +111,8 @@ def corrected(document: dict[str, Any], lineage: dict[str, Any]) -> dict[str, An
                 operation["requestBody"]["content"]["application/json"]["example"] = {"records": [EXAMPLE_FEATURES]}
                 guarded = {code: {"description": text, "content": content} for code, text in GUARD_RESPONSES.items()}
                 operation["responses"].update(guarded)
+    identity = Lineage.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(identity.pop("$defs", {}))
+    schemas["Lineage"] = identity
     document["paths"]["/metadata"] = METADATA
     return document

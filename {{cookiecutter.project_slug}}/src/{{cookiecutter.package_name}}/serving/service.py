@@ -70,7 +70,7 @@ def packed_model() -> Path:
 
 
 async def metadata(request: Request) -> JSONResponse:
-    return JSONResponse(bentoml.get_current_service().lineage)
+    return JSONResponse(bentoml.get_current_service().lineage.model_dump(mode="json", exclude_none=True))
 
 
 @cache

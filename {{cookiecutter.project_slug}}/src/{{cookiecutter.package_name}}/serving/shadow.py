@@ -25,7 +25,7 @@ class Shadow:
     def __init__(self, folder: Path, metrics: ModelMetrics) -> None:
         """Load the packed shadow, digest checked (the service checked it before any worker started)."""
         self.model, self.lineage = load_verified(folder)
-        self.sha256 = str(self.lineage["artifact"]["sha256"])
+        self.sha256 = self.lineage.artifact.sha256
         self.metrics = metrics
         self.told = False
         metrics.shadow(self.lineage)
