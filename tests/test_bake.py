@@ -138,19 +138,23 @@ EXPECTED_FILES = {
             "serving/requestlog", "serving/shadow", "serving/upload",
             "monitoring/__init__", "monitoring/monitor", "monitoring/plots", "monitoring/traffic",
             "monitoring/compare_shadow",
-            "release/__init__", "release/artifacts", "release/audit", "release/compare", "release/deploy",
-            "release/environments", "release/errors", "release/gates", "release/github", "release/gitops", "release/records",
-            "release/pins", "release/proposals", "release/registry", "release/remote", "release/report",
-            "release/targets", "release/github_settings",
-            "release/image", "release/manifests", "release/check_manifests",
+            "release/__init__", "release/audit", "release/environments", "release/errors",
+            "release/adapters/__init__", "release/adapters/dvc_fetch", "release/adapters/github",
+            "release/adapters/github_settings", "release/adapters/gitrepo", "release/adapters/registry",
+            "release/adapters/storage",
+            "release/promotion/__init__", "release/promotion/compare", "release/promotion/gates",
+            "release/promotion/pins", "release/promotion/proposals", "release/promotion/report",
+            "release/deploy/__init__", "release/deploy/check_manifests", "release/deploy/image",
+            "release/deploy/manifests", "release/deploy/pinned_bento", "release/deploy/records",
+            "release/deploy/rollout", "release/deploy/targets",
         )
     ),
 }  # fmt: skip
 # Batch scoring: the batch layer, the pinned-model choice, its tests.
 EXPECTED_FILES |= {
-    *(f"src/{{package}}/{m}.py" for m in ("batch/__init__", "batch/files", "batch/progress", "batch/rows", "batch/score", "batch/spark", "batch/status", "release/scoring")),
+    *(f"src/{{package}}/{m}.py" for m in ("batch/__init__", "batch/files", "batch/progress", "batch/rows", "batch/score", "batch/spark", "batch/status", "release/promotion/batch_model")),
     ".github/workflows/batch.yml", "docs/batch.md",
-    ".github/workflows/monitor.yml", "src/{package}/release/retraining.py", "tests/unit/test_retraining.py",
+    ".github/workflows/monitor.yml", "src/{package}/release/promotion/retraining.py", "tests/unit/test_retraining.py",
     "tests/batch/__init__.py", "tests/batch/conftest.py", "tests/batch/test_score.py", "tests/batch/test_spark.py",
     "tests/unit/test_batch_rows.py",
 }  # fmt: skip

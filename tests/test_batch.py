@@ -24,7 +24,7 @@ PIN = """
 import json, subprocess
 from pathlib import Path
 from penguin_species.contract.identity import Lineage
-from penguin_species.release import pins
+from penguin_species.release.promotion import pins
 lineage = Lineage.model_validate_json(Path("models/lineage.json").read_text())
 head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
 evaluation = pins.Evaluation(data={}, metrics=lineage.metrics, gates={})

@@ -264,8 +264,9 @@ def craft(team: Team, branch: str, environment: str, source: str, promoted_from:
     team.run("git", "switch", "--quiet", "--create", branch, "origin/main")
     code = f"""
 from penguin_species.contract.identity import Lineage
-from penguin_species.release import gitops, gates, pins
-lineage = Lineage.model_validate_json(gitops.show({source!r}, "models/lineage.json"))
+from penguin_species.release.adapters import gitrepo
+from penguin_species.release.promotion import gates, pins
+lineage = Lineage.model_validate_json(gitrepo.show({source!r}, "models/lineage.json"))
 pin = pins.Pin(environment={environment!r}, promoted_from={promoted_from!r}, source_commit={source!r}, model=lineage,
                evaluation=gates.evaluate_pin(lineage, {source!r}))
 {edit}

@@ -35,7 +35,7 @@ How this is kinder than GitHub, and what covers the gap:
   always false: no run is ever cancelled here.
 - The origin is reached through a file:// URL, which needs no credentials: a step that fetches or pushes
   without its token would fail on a private GitHub repository and passes here. The workflows give a
-  token to each step that reaches origin (release/gitops.py `remote`); nothing here checks it.
+  token to each step that reaches origin (release/adapters/gitrepo.py `remote`); nothing here checks it.
 - Jobs inherit the test's environment (HOME, the machine's git identity), where a GitHub runner has
   its own; the deploy jobs set the identity they commit notes with themselves. Two of this machine's
   settings a runner does not have are left out (NOT_ON_A_RUNNER): without them each job installs its

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from .contract.names import DEFAULT_BRANCH, SERVICE_NAME
 from .pipeline.outputs import MODELS
+from .release.deploy.targets import TARGETS
 from .release.environments import ENVIRONMENTS
 from .release.errors import ReleaseError
-from .release.targets import TARGETS
 from .serving.server import ServerError
 from .serving.store import use_project_home
 
@@ -91,7 +91,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--models", type=Path, default=MODELS, help=MODELS_HELP)
     sp.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
 
-    sp = command("image", "release.image:main", "Build the built Bento's OCI image with no package index reachable.")
+    sp = command(
+        "image", "release.deploy.image:main", "Build the built Bento's OCI image with no package index reachable."
+    )
     sp.add_argument("--bento-tag", help="a Bento in the store (default: the one models/lineage.json names)")
     sp.add_argument("--base-image", help="an image with Python and its venv module (default: the Containerfile's)")
     sp.add_argument("--registry", help="push the image there (host[:port][/path]) and print it by digest")
@@ -101,14 +103,16 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--environment", choices=ENVIRONMENTS, required=True)
         sp.add_argument("--image", required=True, help="the environment's image by digest (<repository>@sha256:…)")
 
-    rendering(command("manifests", "release.manifests:write", "Render deploy/k8s/<env>/ by the image's digest here."))
-    sp = command("commit-manifests", "release.manifests:commit", "Commit deploy/k8s/<env>/ by a pushed digest.")
+    rendering(
+        command("manifests", "release.deploy.manifests:write", "Render deploy/k8s/<env>/ by the image's digest here.")
+    )
+    sp = command("commit-manifests", "release.deploy.manifests:commit", "Commit deploy/k8s/<env>/ by a pushed digest.")
     rendering(sp)
     sp.add_argument("--no-push", action="store_true", help="commit on HEAD here instead (no origin is asked)")
-    sp = command("check-manifests", "release.check_manifests:check", "Check deploy/k8s/ as deploys rendered it.")
+    sp = command("check-manifests", "release.deploy.check_manifests:check", "Check deploy/k8s/ as deploys rendered it.")
     sp.add_argument("--kubernetes-version", help="the schemas' Kubernetes version (default: kubernetes-validate's)")
 
-    # Batch scoring: files in, files out (batch/; release/scoring.py picks the pinned model).
+    # Batch scoring: files in, files out (batch/; release/promotion/batch_model.py picks the pinned model).
     def scoring(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("input", type=Path, help="the rows to score: .csv or .parquet")
         sp.add_argument("output", type=Path, help="where the answers go, in the format its suffix names")
@@ -118,12 +122,16 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--models", type=Path, default=MODELS, help=MODELS_HELP)
         sp.add_argument("--env", choices=ENVIRONMENTS, help="score with the model pinned there (fetched through DVC)")
 
-    sp = command("score", "release.scoring:score_command", "Score a CSV or Parquet file into another, in chunks.")
+    sp = command(
+        "score", "release.promotion.batch_model:score_command", "Score a CSV or Parquet file into another, in chunks."
+    )
     scoring(sp)
     sp.add_argument(
         "--chunk-rows", type=int, help="rows read at a time, so memory stays flat (default: batch/score.py)"
     )
-    sp = command("score-spark", "release.scoring:score_spark_command", "Score a Parquet file or folder on Spark.")
+    sp = command(
+        "score-spark", "release.promotion.batch_model:score_spark_command", "Score a Parquet file or folder on Spark."
+    )
     scoring(sp)
     sp.add_argument("--master", help="Spark master URL (default: local[*], or spark-submit's --master)")
     # Monitoring: the request log the service writes, against training and evaluation.
@@ -144,7 +152,7 @@ def parser() -> argparse.ArgumentParser:
 
     sp = command(
         "propose-retraining",
-        "release.retraining:main",
+        "release.promotion.retraining:main",
         "After a failed monitor: one retraining pull request (new labelled data) or one issue.",
     )
     sp.add_argument("--monitor", type=Path, default=Path("build/monitor"), help="the monitor's report folder")
@@ -152,39 +160,63 @@ def parser() -> argparse.ArgumentParser:
 
     # Release: reports, pins, promotion, deploy, audit.
     sp = command(
-        "report", "release.report:main", "Write the pull-request report: the model against production and the base."
+        "report",
+        "release.promotion.report:main",
+        "Write the pull-request report: the model against production and the base.",
     )
     sp.add_argument("--output", type=Path, required=True, help="Markdown file to write")
     sp.add_argument(
         "--base", help=f"git revision (default: origin/$GITHUB_BASE_REF in a PR's CI run, else {DEFAULT_BRANCH})"
     )
-    sp = command("remote", "release.remote:configure", "Keep DVC's data and models in URL: configure, push, commit.")
+    sp = command(
+        "remote", "release.adapters.storage:configure", "Keep DVC's data and models in URL: configure, push, commit."
+    )
     sp.add_argument("url", help="s3://bucket/prefix, gs://bucket/prefix, azure://container/prefix, or a folder")
     sp.add_argument("--endpoint", help="an S3-compatible server's URL (MinIO, Ceph, …); written to .dvc/config")
-    command("check-remote", "release.remote:check", "Check that this machine can use the DVC remote, or say why not.")
-    command("data", "release.remote:pull", "Fetch the data and outputs this commit names; name any raw file missing.")
     command(
-        "register", "release.registry:register_command", "Register this commit's model in the MLflow registry (once)."
+        "check-remote",
+        "release.adapters.storage:check",
+        "Check that this machine can use the DVC remote, or say why not.",
     )
-    command("github-setup", "release.github_settings:main", "Make the gates binding on GitHub (gh api), or print how.")
+    command(
+        "data",
+        "release.adapters.storage:pull",
+        "Fetch the data and outputs this commit names; name any raw file missing.",
+    )
+    command(
+        "register",
+        "release.adapters.registry:register_command",
+        "Register this commit's model in the MLflow registry (once).",
+    )
+    command(
+        "github-setup",
+        "release.adapters.github_settings:main",
+        "Make the gates binding on GitHub (gh api), or print how.",
+    )
     command("environments", "release.environments:main", "Print the environments, in promotion order.")
-    command("check-pins", "release.pins:check_all", "Validate every pin file in deploy/environments/.")
+    command("check-pins", "release.promotion.pins:check_all", "Validate every pin file in deploy/environments/.")
     sp = command(
-        "pin-source", "release.pins:print_source", "Print the commit that records the model pinned in an environment."
+        "pin-source",
+        "release.promotion.pins:print_source",
+        "Print the commit that records the model pinned in an environment.",
     )
     environment(sp)
     sp = command(
-        "reviews", "release.deploy:print_reviews", "Print the PR that last changed a pin and its reviews (JSON)."
+        "reviews",
+        "release.deploy.rollout:print_reviews",
+        "Print the PR that last changed a pin and its reviews (JSON).",
     )
     environment(sp)
     sp = command(
-        "comment", "release.github:comment", "Post or update this pull request's comment that starts with MARKER."
+        "comment",
+        "release.adapters.github:comment",
+        "Post or update this pull request's comment that starts with MARKER.",
     )
     sp.add_argument("--marker", required=True, help="a name; the comment starts with <!-- name -->")
     sp.add_argument("--body", type=Path, required=True, help="Markdown file")
     sp = command(
         "promote",
-        "release.proposals:promote_command",
+        "release.promotion.proposals:promote_command",
         "Open a pull request that pins the candidate (or --version) in an environment.",
     )
     environment(sp)
@@ -192,12 +224,12 @@ def parser() -> argparse.ArgumentParser:
     no_push(sp, "commit the branch")
     sp = command(
         "rollback",
-        "release.proposals:rollback_command",
+        "release.promotion.proposals:rollback_command",
         "Open a pull request that restores the environment's previous pin.",
     )
     environment(sp)
     no_push(sp, "commit the branch")
-    sp = command("gate", "release.gates:main", "Run the promotion gates on a pull request's pin change.")
+    sp = command("gate", "release.promotion.gates:main", "Run the promotion gates on a pull request's pin change.")
     sp.add_argument(
         "--base",
         help="the pull request's base revision (default: origin/$GITHUB_BASE_REF in CI, else the default branch)",
@@ -206,7 +238,9 @@ def parser() -> argparse.ArgumentParser:
         "--pull-request", type=int, help="judge this pull request's merge commit, fetched from origin (default: HEAD)"
     )
     sp.add_argument("--output", type=Path, default=Path("build/promotion.md"), help="Markdown report")
-    sp = command("deploy", "release.deploy:main", "Deploy what the pin says, check /metadata, record the deploy.")
+    sp = command(
+        "deploy", "release.deploy.rollout:main", "Deploy what the pin says, check /metadata, record the deploy."
+    )
     environment(sp)
     sp.add_argument("--target", choices=TARGETS, default="local")
     sp.add_argument(
@@ -214,15 +248,19 @@ def parser() -> argparse.ArgumentParser:
     )
     no_push(sp, "record the tag and the note locally")
     sp = command(
-        "undeploy", "release.targets:undeploy", "Stop what a local or container deploy serves for an environment."
+        "undeploy",
+        "release.deploy.targets:undeploy",
+        "Stop what a local or container deploy serves for an environment.",
     )
     environment(sp)
     command(
         "pending",
-        "release.deploy:print_pending",
+        "release.deploy.rollout:print_pending",
         "Print each environment whose pin differs from its last deploy record.",
     )
-    command("push-records", "release.deploy:push_records", "Push the deploy tags and notes made here (no force).")
+    command(
+        "push-records", "release.deploy.rollout:push_records", "Push the deploy tags and notes made here (no force)."
+    )
 
     sp = sub.add_parser("audit", help="Read the promotion history from git: history, at <time>, verify.")
     audits = sp.add_subparsers(dest="audit", required=True, metavar="audit")

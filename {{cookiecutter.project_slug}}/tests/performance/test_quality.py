@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from {{ cookiecutter.package_name }}.contract import params
 from {{ cookiecutter.package_name }}.contract.fastpath import load_served
 from {{ cookiecutter.package_name }}.pipeline.evaluate import gate, score
-from {{ cookiecutter.package_name }}.release import compare
+from {{ cookiecutter.package_name }}.release.promotion import compare
 from tests.conftest import ROOT, need
 
 

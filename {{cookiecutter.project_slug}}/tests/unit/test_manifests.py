@@ -16,8 +16,10 @@ import pytest
 
 from {{ cookiecutter.package_name }}.contract.names import DEFAULT_BRANCH
 from {{ cookiecutter.package_name }}.contract.params import load
-from {{ cookiecutter.package_name }}.release import check_manifests, deploy, gitops, manifests, pins, targets
+from {{ cookiecutter.package_name }}.release.adapters import gitrepo
+from {{ cookiecutter.package_name }}.release.deploy import check_manifests, manifests, rollout, targets
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
+from {{ cookiecutter.package_name }}.release.promotion import pins
 
 from .test_release import History, history, pin, promoted  # noqa: F401 (history: the fixture, by its name)
 
@@ -97,7 +99,7 @@ def test_a_deploy_commits_the_folder_by_digest_naming_the_commit_it_rendered(
 ) -> None:
     message = deployed.git("log", "-1", "--format=%B")
     assert message.startswith("Deploy staging by digest: model aaaaaaaaaaaa") and DIGEST in message, message
-    assert gitops.trailers(message)["Rendered-From"] == deployed.git("rev-parse", "HEAD~1").strip()
+    assert gitrepo.trailers(message)["Rendered-From"] == deployed.git("rev-parse", "HEAD~1").strip()
     assert deployed.git("show", "--name-only", "--format=", "HEAD").split() == [
         f"deploy/k8s/staging/{kind}.yaml" for kind in sorted(manifests.KINDS)
     ]
@@ -277,7 +279,7 @@ def test_a_push_rejected_because_a_merge_landed_meanwhile_is_made_again_on_the_n
                 subprocess.run(["git", *args], cwd=other, check=True, capture_output=True)
 
     files = manifests.texts("staging", pin("staging", "a"), OTHER)
-    sha = gitops.commit_onto(DEFAULT_BRANCH, "deploy/k8s/staging", files, "Deploy staging by digest", race)
+    sha = gitrepo.commit_onto(DEFAULT_BRANCH, "deploy/k8s/staging", files, "Deploy staging by digest", race)
     log = subprocess.run(["git", "--git-dir", str(origin), "log", "-2", "--format=%H %s", DEFAULT_BRANCH],
                          capture_output=True, text=True, check=True).stdout.splitlines()  # fmt: skip
     assert len(tips) == 2 and tips[0] != tips[1], tips
@@ -317,7 +319,7 @@ def test_the_kubernetes_target_with_no_runtime_renders_by_digest_and_says_what_t
     served = targets.KubernetesTarget().deploy("staging", "")
     assert (served.url, served.image) == ("", DIGEST)
     assert f"image: {DIGEST}" in (manifests.K8S / "staging/deployment.yaml").read_text()
-    said = deploy.outcome(served, pinned)
+    said = rollout.outcome(served, pinned)
     assert said.startswith("image pushed, not deployed: no cluster credential (KUBE_CONFIG secret)"), said
     assert "deployed;" not in said
 
@@ -344,4 +346,4 @@ def test_the_kubernetes_target_refuses_before_it_changes_anything(
 def test_a_url_that_answers_nothing_fails_the_check(pinned: pins.Pin) -> None:
     served = targets.Served("http://127.0.0.1:9", DIGEST, wait_s=0)  # port 9: discard, nothing listens
     with pytest.raises(ReleaseError, match="did not answer with a model"):
-        deploy.outcome(served, pinned)
+        rollout.outcome(served, pinned)

@@ -9,7 +9,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.contract.identity import Lineage
 from {{ cookiecutter.package_name }}.pipeline import tracking
-from {{ cookiecutter.package_name }}.release import registry
+from {{ cookiecutter.package_name }}.release.adapters import registry
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
 
 

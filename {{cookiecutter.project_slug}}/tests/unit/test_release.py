@@ -18,19 +18,12 @@ import yaml
 
 from {{ cookiecutter.package_name }}.contract.identity import Lineage
 from {{ cookiecutter.package_name }}.contract.names import DEFAULT_BRANCH
-from {{ cookiecutter.package_name }}.release import (
-    audit,
-    compare,
-    deploy,
-    gates,
-    github,
-    gitops,
-    pins,
-    proposals,
-    records,
-)
+from {{ cookiecutter.package_name }}.release import audit
+from {{ cookiecutter.package_name }}.release.adapters import github, gitrepo
+from {{ cookiecutter.package_name }}.release.deploy import records, rollout
 from {{ cookiecutter.package_name }}.release.environments import ENVIRONMENTS, ORDER
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
+from {{ cookiecutter.package_name }}.release.promotion import compare, gates, pins, proposals
 from tests.conftest import identity_record
 
 PARAMS = "evaluate:\n  tolerance: 0.02\n  min:\n    accuracy: 0.9\n  max:\n    rmse: 10.0\n"
@@ -132,7 +125,7 @@ def test_a_regression_is_a_gated_metric_beyond_the_tolerance(ours: dict[str, flo
     ],
 )
 def test_a_merged_pull_request_is_recognised_by_its_merge_commit(subject: str, number: int | None) -> None:
-    assert gitops.pull_request(subject) == number
+    assert gitrepo.pull_request(subject) == number
 
 
 @pytest.mark.parametrize(("answer", "number"), [([], None), ([{"number": 7, "merged_at": "2026-11-24T10:00:00Z"}], 7)])
@@ -145,7 +138,7 @@ def test_where_github_can_be_asked_it_decides_which_pull_request_merged_a_commit
     gh.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("GITHUB_REPOSITORY", "team/model")
-    commit = gitops.Commit("a" * 40, [], 0, "Promote model aaaaaaaaaaaa to staging (#7)", "")
+    commit = gitrepo.Commit("a" * 40, [], 0, "Promote model aaaaaaaaaaaa to staging (#7)", "")
     assert github.merged_pull_request(commit) == number
 
 
@@ -429,9 +422,9 @@ def test_a_deploy_run_for_another_branch_is_refused(history: History, monkeypatc
     monkeypatch.setenv("GITHUB_REF", "refs/heads/unreviewed")
     refused = f"deploys run from refs/heads/{DEFAULT_BRANCH} only; this run is for refs/heads/unreviewed"
     with pytest.raises(ReleaseError, match=refused):
-        deploy.pending()
+        rollout.pending()
     with pytest.raises(ReleaseError, match="deploys run from"):
-        deploy.deploy("staging", "local", None, push=False)
+        rollout.deploy("staging", "local", None, push=False)
 
 
 def test_the_deploy_workflow_has_a_job_per_environment() -> None:

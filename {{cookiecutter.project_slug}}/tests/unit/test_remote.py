@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.release import remote
+from {{ cookiecutter.package_name }}.release.adapters import storage
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
 
 
@@ -36,20 +36,20 @@ def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_data_fetches_the_raw_file(repository: Path) -> None:
-    remote.pull()
+    storage.pull()
     assert Path("data/raw.csv").read_text() == "a,b\n1,2\n"
 
 
 def test_data_names_a_raw_file_the_remote_does_not_have(repository: Path) -> None:
     shutil.rmtree(repository / "storage/files")
     with pytest.raises(ReleaseError, match=r"data/raw\.csv could not be fetched from .*storage: push it"):
-        remote.pull()
+        storage.pull()
 
 
 def test_a_folder_remote_this_machine_lacks_is_named_with_the_command_that_fixes_it(repository: Path) -> None:
     shutil.rmtree(repository / "storage")
     with pytest.raises(ReleaseError, match=r"does not have \(a GitHub runner never does\): make remote URL=s3://"):
-        remote.check()
+        storage.check()
 
 
 @pytest.mark.parametrize(
@@ -65,12 +65,12 @@ def test_a_remote_url_that_cannot_work_is_refused_before_anything_changes(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # refused before DVC or git is asked anything: nothing here to change
     with pytest.raises(ReleaseError, match=message):
-        remote.configure(url=url, endpoint=None)
+        storage.configure(url=url, endpoint=None)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_an_endpoint_is_only_for_s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ReleaseError, match="ENDPOINT: only an S3-compatible remote"):
-        remote.configure(url="gs://bucket/prefix", endpoint="http://127.0.0.1:9000")
+        storage.configure(url="gs://bucket/prefix", endpoint="http://127.0.0.1:9000")
     assert list(tmp_path.iterdir()) == []

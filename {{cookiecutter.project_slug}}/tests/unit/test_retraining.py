@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.release import retraining
 from {{ cookiecutter.package_name }}.release.errors import ReleaseError
+from {{ cookiecutter.package_name }}.release.promotion import retraining
 
 REPORT = """# Monitoring report
 

@@ -21,7 +21,7 @@ from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LIN
 from {{ cookiecutter.package_name }}.contract.identity import Lineage
 from {{ cookiecutter.package_name }}.contract.schema import CLASSIFICATION, EXAMPLE, TARGET, TASK, allowed_values
 from {{ cookiecutter.package_name }}.monitoring import compare_shadow
-from {{ cookiecutter.package_name }}.release import gates, pins
+from {{ cookiecutter.package_name }}.release.promotion import gates, pins
 from {{ cookiecutter.package_name }}.serving import requestlog
 from {{ cookiecutter.package_name }}.serving.metrics import worker_metrics
 from {{ cookiecutter.package_name }}.serving.shadow import Shadow

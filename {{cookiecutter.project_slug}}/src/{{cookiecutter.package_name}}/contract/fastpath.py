@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 from scipy.special import expit  # a dependency of scikit-learn, which serves anyway
 
-from .artifact import ArtifactError, sha256_bytes
+from .artifact import ArtifactError, load_verified, sha256_bytes
 from .identity import Lineage
+from .predict import labels  # the one rule from probabilities to labels, for both
 from .schema import to_frame
 
 FAST_PATH_FILE = "fastpath.json"
@@ -30,6 +31,8 @@ RTOL, ATOL = 1e-9, 1e-12
 
 class FastPredictor:
     """The model's answers from `predict_proba(rows)` / `predict(rows)`, rows as the service receives them."""
+
+    reads_records = True  # contract/predict.py hands it the rows themselves, not a DataFrame
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.blocks = spec["blocks"]
@@ -140,8 +143,6 @@ def disagreement(fast: FastPredictor, model: Any, rows: list[dict[str, Any]]) ->
 
     Labels must be equal; probabilities (a regressor's values) within RTOL and ATOL of the pipeline's.
     """
-    from .predict import labels  # the one rule from probabilities to labels, for both
-
     frame = to_frame(rows)
     if fast.classes_ is None:
         ours, theirs = fast.predict(rows), np.asarray(model.predict(frame), dtype=np.float64)
@@ -180,8 +181,6 @@ def served(folder: Path, model: Any, lineage: Lineage) -> tuple[Any, str]:
 
 def load_served(folder: Path) -> tuple[Any, Any, Lineage, str]:
     """The verified pipeline, what serves it, its lineage record, and the line saying which serves."""
-    from .artifact import load_verified
-
     model, lineage = load_verified(folder)
     predictor, line = served(folder, model, lineage)
     return model, predictor, lineage, line

@@ -8,15 +8,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from .fastpath import FastPredictor
 from .messages import Prediction
 from .schema import CLASSIFICATION, to_frame
 
 
 def predictions(model: Any, rows: list[dict[str, Any]]) -> list[BaseModel]:
     """The model's answer for each row, in order: shared by the service and the offline comparison."""
-    # The fast predictor reads the rows themselves; the pipeline, a DataFrame.
-    frame = rows if isinstance(model, FastPredictor) else to_frame(rows)
+    # The fast predictor reads the rows themselves (it says so: contract/fastpath.py); the pipeline, a DataFrame.
+    frame = rows if getattr(model, "reads_records", False) else to_frame(rows)
     # model_construct skips validation: these values come from the model, not from a client, and
     # validating a thousand of them again costs as much as the prediction itself.
     if CLASSIFICATION:

@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..pipeline import dvclock
-from . import gitops, pins, records
-from .artifacts import fetch_verified
+from .adapters import gitrepo
+from .adapters.dvc_fetch import fetch_verified
+from .deploy import records
 from .environments import ENVIRONMENTS, NEEDS_APPROVAL
 from .errors import ReleaseError
+from .promotion import pins
 
 
 @dataclass
@@ -40,23 +42,23 @@ def _when(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
 
 
-def changes(environment: str) -> list[tuple[gitops.Commit, pins.Pin | None]]:
+def changes(environment: str) -> list[tuple[gitrepo.Commit, pins.Pin | None]]:
     """Each change of the environment's pin on the default branch, oldest first, with the pin it left."""
     file = str(pins.path(environment))
     out = []
-    for commit in gitops.first_parent_changes(gitops.base(), file):
-        text = gitops.show(commit.sha, file)
+    for commit in gitrepo.first_parent_changes(gitrepo.base(), file):
+        text = gitrepo.show(commit.sha, file)
         out.append((commit, pins.parse(text, f"{file}@{commit.sha[:12]}") if text else None))
     return out
 
 
-def pull_request(commit: gitops.Commit, note: dict[str, Any] | None) -> int | None:
+def pull_request(commit: gitrepo.Commit, note: dict[str, Any] | None) -> int | None:
     """The PR that merged the change: as its deploy record says (GitHub's answer when it was deployed),
     else as a merge or squash commit's message says."""
     return note.get("pull_request") if note is not None and "pull_request" in note else commit.pull_request
 
 
-def _entry(environment: str, commit: gitops.Commit, pin: pins.Pin) -> Entry:
+def _entry(environment: str, commit: gitrepo.Commit, pin: pins.Pin) -> Entry:
     note = records.read(commit.sha, environment)
     kind = "rollback" if pin.promoted_from == "rollback" else "promotion"
     m = pin.model
@@ -101,7 +103,7 @@ def verify() -> list[str]:
             if number is None:
                 violations.append(f"{where}: the pin changed without a merged pull request (a direct push)")
                 continue
-            if gitops.trailers(commit.proposal()).get("Environment") != env:
+            if gitrepo.trailers(commit.proposal()).get("Environment") != env:
                 violations.append(
                     f"{where}: PR #{number} was not made by `promote`/`rollback` (no Environment trailer)"
                 )
@@ -125,7 +127,7 @@ def _check_artifact(where: str, pin: pins.Pin) -> list[str]:
         fetch_verified(pin.source_commit, pin.model.artifact.sha256)
     except ReleaseError as error:
         problems.append(f"{where}: version {pin.model.version}: {error}")
-    if dvclock.data_hashes(gitops.show(pin.source_commit, "dvc.lock") or "") != pin.model.data:
+    if dvclock.data_hashes(gitrepo.show(pin.source_commit, "dvc.lock") or "") != pin.model.data:
         problems.append(
             f"{where}: version {pin.model.version}: lineage data hashes disagree with dvc.lock at {pin.source_commit[:12]}"
         )

@@ -1,10 +1,12 @@
-"""The environments a model moves through, in order, and where each one's model must come from.
+"""The environments a model moves through, in order, where each one's model must come from, and where git keeps them.
 
 The one list: the pins, the gates, the command line, the deploy workflow (`make environments`) and
 the audit read it here. Add an environment by adding it to ORDER.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 # Each environment, and what its model must be promoted from: staging takes the candidate on the
 # default branch, production only what staging runs.
@@ -14,6 +16,8 @@ ENVIRONMENTS = tuple(ORDER)
 PROMOTED_FROM = (*dict.fromkeys(ORDER.values()), "rollback")
 # Where a change must carry an approving review (GitHub Environment reviewers, CODEOWNERS); the audit checks.
 NEEDS_APPROVAL = ("production",)
+# Each environment's Kubernetes manifests, deploy/k8s/<env>/: committed by its deploys, by digest, never by a PR.
+K8S = Path("deploy/k8s")
 
 
 def main() -> None:

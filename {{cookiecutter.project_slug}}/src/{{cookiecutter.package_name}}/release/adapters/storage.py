@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .errors import ReleaseError
+from ..errors import ReleaseError
 
 NAME = "storage"
 CONFIG = Path(".dvc/config")

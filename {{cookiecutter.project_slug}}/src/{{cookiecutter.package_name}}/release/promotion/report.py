@@ -15,10 +15,11 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from ..contract import params
-from ..pipeline.outputs import HELD_OUT, MODEL, TRAINING
-from . import compare, gitops, pins
-from .errors import ReleaseError
+from ...contract import params
+from ...pipeline.outputs import HELD_OUT, MODEL, TRAINING
+from ..adapters import gitrepo
+from ..errors import ReleaseError
+from . import compare, pins
 
 REPORTS = Path("reports")
 
@@ -135,5 +136,5 @@ def build(base: str) -> str:
 
 def main(*, output: Path, base: str | None = None) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(build(base or gitops.base()))
+    output.write_text(build(base or gitrepo.base()))
     print(f"report: {output}")

@@ -11,43 +11,20 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE
-from ..contract.identity import Lineage
-from ..contract.names import DEFAULT_BRANCH, MODEL_NAME
-from . import github, gitops, manifests, pins, records
-from .artifacts import fetch_verified
-from .artifacts import read as fetch
-from .environments import ENVIRONMENTS
-from .errors import ReleaseError
+from ...contract.names import DEFAULT_BRANCH, MODEL_NAME
+from ..adapters import github, gitrepo
+from ..environments import ENVIRONMENTS
+from ..errors import ReleaseError
+from ..promotion import pins
+from . import manifests, records
+from .pinned_bento import build_pinned
 from .targets import TARGETS, Served
-
-
-def build_pinned(pin: pins.Pin) -> str:
-    """Fetch the pinned artifact (and its shadow's) through DVC, check the digests, and build the Bento."""
-    from ..serving.bento import build
-
-    def fetched(source_commit: str, model: Lineage, folder: Path) -> Path:
-        folder.mkdir()
-        (folder / ARTIFACT_FILE).write_bytes(fetch_verified(source_commit, model.artifact.sha256))
-        (folder / LINEAGE_FILE).write_text(
-            json.dumps(model.model_dump(mode="json", exclude_none=True), indent=2, sort_keys=True)
-        )
-        if model.fast_path:  # the service checks its digest against the record, and it against the model
-            (folder / model.fast_path.file).write_bytes(fetch(f"models/{model.fast_path.file}", source_commit))
-        return folder
-
-    with tempfile.TemporaryDirectory() as folder:
-        shadow = None
-        if pin.shadow is not None:
-            shadow = fetched(pin.shadow.source_commit, pin.shadow.model, Path(folder) / "shadow")
-        return build(fetched(pin.source_commit, pin.model, Path(folder) / "model"), shadow)
 
 
 def served_sha256(url: str) -> str | None:
@@ -80,7 +57,7 @@ def mirror_alias(pin: pins.Pin) -> tuple[str | None, str]:
     Returns the registry version (None if it could not be set) and what happened, for the record."""
     from mlflow.exceptions import MlflowException
 
-    from . import registry
+    from ..adapters import registry
 
     try:
         version = registry.set_alias(pin.environment, pin.model)
@@ -89,11 +66,11 @@ def mirror_alias(pin: pins.Pin) -> tuple[str | None, str]:
     return version, f"alias {pin.environment!r} -> registry version {version}"
 
 
-def promotion(environment: str) -> gitops.Commit:
+def promotion(environment: str) -> gitrepo.Commit:
     """The commit on the default branch that last changed the environment's pin: what a deploy records."""
-    changes = gitops.first_parent_changes(gitops.base(), str(pins.path(environment)))
+    changes = gitrepo.first_parent_changes(gitrepo.base(), str(pins.path(environment)))
     if not changes:
-        raise ReleaseError(f"nothing is pinned in {environment} on {gitops.base()}")
+        raise ReleaseError(f"nothing is pinned in {environment} on {gitrepo.base()}")
     return changes[-1]
 
 
@@ -141,7 +118,7 @@ def print_reviews(*, environment: str) -> None:
     print(json.dumps({"pull_request": pull_request, "reviews": reviews}))
 
 
-def review_record(change: gitops.Commit, reviews: Path | None) -> tuple[int | None, list[dict[str, Any]]]:
+def review_record(change: gitrepo.Commit, reviews: Path | None) -> tuple[int | None, list[dict[str, Any]]]:
     """The PR and its reviews: from `make reviews`' JSON, or GitHub's list of reviews (asked of GitHub if absent)."""
     found = json.loads(reviews.read_text()) if reviews else None
     if isinstance(found, dict):
@@ -186,8 +163,8 @@ def deploy(environment: str, target: str, reviews: Path | None, push: bool = Tru
     records.add(change.sha, entry)
     if tag:
         message = f"{environment}: {pin.model.model_name} {pin.model.version}"
-        gitops.git("tag", "--annotate", tag, "-m", message, change.sha)
-    if push and gitops.has_remote():
+        gitrepo.git("tag", "--annotate", tag, "-m", message, change.sha)
+    if push and gitrepo.has_remote():
         records.push(*([tag] if tag else []))
     return entry
 
@@ -199,4 +176,4 @@ def main(*, environment: str, target: str, reviews: Path | None, no_push: bool) 
 def push_records() -> None:
     """`push-records`: push the local deploy tags and notes (the deploy workflow's last, authenticated step)."""
     # Tags the remote already has are up to date: pushing them again changes nothing.
-    records.push(*gitops.git("tag", "--list", f"{MODEL_NAME}#*").split())
+    records.push(*gitrepo.git("tag", "--list", f"{MODEL_NAME}#*").split())

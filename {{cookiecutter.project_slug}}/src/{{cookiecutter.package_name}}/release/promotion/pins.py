@@ -13,9 +13,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from ..contract.identity import COMMIT, Lineage, Strict
-from .environments import ENVIRONMENTS, ORDER, PROMOTED_FROM
-from .errors import ReleaseError
+from ...contract.identity import COMMIT, Lineage, Strict
+from ..environments import ENVIRONMENTS, ORDER, PROMOTED_FROM
+from ..errors import ReleaseError
 
 PINS = Path("deploy/environments")
 

@@ -11,14 +11,15 @@ import json
 import re
 from pathlib import Path
 
-from ..contract.identity import Lineage
-from ..contract.names import MODEL_NAME
-from ..pipeline import outputs
-from . import gitops, pins
-from .environments import ORDER
-from .errors import ReleaseError
+from ...contract.identity import Lineage
+from ...contract.names import MODEL_NAME
+from ...pipeline import outputs
+from ..adapters import gitrepo
+from ..adapters.github import open_pull_request
+from ..environments import ORDER
+from ..errors import ReleaseError
+from . import pins
 from .gates import Check, evaluate_pin, gates, markdown, on_base
-from .github import open_pull_request
 
 LINEAGE = str(outputs.LINEAGE)
 REPORT = Path("build/promotion.md")
@@ -28,18 +29,18 @@ def candidate(version: str | None = None) -> tuple[Lineage, str]:
     """The model to promote and the commit that records it: HEAD's, or the last commit on the default
     branch that recorded the version (at least 7 characters of the artifact's digest)."""
     if version is None:
-        if not gitops.is_clean(LINEAGE, "dvc.lock"):
+        if not gitrepo.is_clean(LINEAGE, "dvc.lock"):
             raise ReleaseError(f"{LINEAGE} or dvc.lock has uncommitted changes: commit the model first")
-        text = gitops.show("HEAD", LINEAGE)
+        text = gitrepo.show("HEAD", LINEAGE)
         if text is None:
             raise ReleaseError(f"no {LINEAGE} on this commit: run `make repro` and commit its outputs")
-        return Lineage.model_validate_json(text), gitops.head()
+        return Lineage.model_validate_json(text), gitrepo.head()
     if not re.fullmatch(r"[0-9a-f]{7,64}", version):
         raise ReleaseError(f"version {version!r}: give at least 7 hex characters of the artifact's sha256")
-    base = gitops.base()
+    base = gitrepo.base()
     found: dict[str, tuple[Lineage, str]] = {}
-    for commit in gitops.first_parent_changes(base, LINEAGE):  # oldest first: the newest record wins
-        text = gitops.show(commit.sha, LINEAGE)
+    for commit in gitrepo.first_parent_changes(base, LINEAGE):  # oldest first: the newest record wins
+        text = gitrepo.show(commit.sha, LINEAGE)
         sha = json.loads(text)["artifact"]["sha256"] if text else ""
         if sha.startswith(version):
             found[sha] = (Lineage.model_validate_json(text or ""), commit.sha)
@@ -63,7 +64,7 @@ def commit_message(pin: pins.Pin, verb: str) -> str:
 def branch_name(pin: pins.Pin, kind: str) -> str:
     """`promote/production/<model>-1a2b3c4d5e6f-5`: the version and the pin's next change number make it
     unique, however often a version is promoted or rolled back to."""
-    changes = len(gitops.first_parent_changes(gitops.base(), str(pins.path(pin.environment))))
+    changes = len(gitrepo.first_parent_changes(gitrepo.base(), str(pins.path(pin.environment))))
     return f"{kind}/{pin.environment}/{pin.model.model_name}-{pin.model.version}-{changes + 1}"
 
 
@@ -75,23 +76,23 @@ def propose(pin: pins.Pin, checks: list[Check], *, verb: str, kind: str, push: b
     REPORT.write_text(body)
     if not all(c.passed for c in checks):
         raise ReleaseError("refused:\n" + "\n".join(f"  - {c.name}: {c.detail}" for c in checks if not c.passed))
-    start = gitops.git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)  # "" when detached
-    back = ["switch", "--quiet", start] if start else ["switch", "--quiet", "--detach", gitops.head()]
-    gitops.git("switch", "--quiet", "--create", branch, gitops.base())
+    start = gitrepo.git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)  # "" when detached
+    back = ["switch", "--quiet", start] if start else ["switch", "--quiet", "--detach", gitrepo.head()]
+    gitrepo.git("switch", "--quiet", "--create", branch, gitrepo.base())
     try:
         pins.write(pin)
-        gitops.git("add", str(pins.path(pin.environment)))
-        gitops.git("commit", "--quiet", "-m", commit_message(pin, verb))
+        gitrepo.git("add", str(pins.path(pin.environment)))
+        gitrepo.git("commit", "--quiet", "-m", commit_message(pin, verb))
         return open_pull_request(branch, commit_message(pin, verb).splitlines()[0], body, push)
     finally:
-        gitops.git(*back)
+        gitrepo.git(*back)
 
 
 def promote(environment: str, version: str | None = None, push: bool = True) -> str:
     lineage, source = candidate(version)
     previous = ORDER[environment]
     if previous != "candidate":
-        before = on_base(previous, gitops.base())
+        before = on_base(previous, gitrepo.base())
         if before is not None and version is None:
             lineage, source = before.model, before.source_commit  # an environment takes what the one before runs
     fields = {"environment": environment, "promoted_from": previous, "source_commit": source}
@@ -106,8 +107,8 @@ def previous(environment: str, base: str) -> pins.Pin | None:
     restores. Rolling back twice therefore goes two models back, never to the model just rolled back from.
     """
     stack: list[pins.Pin] = []
-    for commit in gitops.first_parent_changes(base, str(pins.path(environment))):
-        text = gitops.show(commit.sha, str(pins.path(environment)))
+    for commit in gitrepo.first_parent_changes(base, str(pins.path(environment))):
+        text = gitrepo.show(commit.sha, str(pins.path(environment)))
         pin = pins.parse(text, f"{pins.path(environment)} at {commit.sha[:12]}") if text else None
         if pin is None:
             stack.clear()
@@ -123,7 +124,7 @@ def previous(environment: str, base: str) -> pins.Pin | None:
 
 def rollback(environment: str, push: bool = True) -> str:
     """Restore, as a new commit, the pin that ran before the current one on the default branch."""
-    base = gitops.base()
+    base = gitrepo.base()
     if on_base(environment, base) is None:
         raise ReleaseError(f"nothing is pinned in {environment}: there is nothing to roll back")
     earlier = previous(environment, base)

@@ -21,13 +21,14 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from ..contract.artifact import ARTIFACT_FILE, sha256_file
-from ..contract.identity import model_version
-from ..contract.names import MODEL_NAME
-from ..contract.schema import FEATURE_NAMES, TARGET
-from ..pipeline.evaluate import score
-from . import artifacts, pins
-from .errors import ReleaseError
+from ...contract.artifact import ARTIFACT_FILE, sha256_file
+from ...contract.identity import model_version
+from ...contract.names import MODEL_NAME
+from ...contract.schema import FEATURE_NAMES, TARGET
+from ...pipeline.evaluate import score
+from ..adapters import dvc_fetch
+from ..errors import ReleaseError
+from . import pins
 
 # Fewer rows than this, unseen by both models, say too little to call one of them better.
 MIN_ROWS = 30
@@ -46,8 +47,8 @@ class Incumbent:
 
     def load(self) -> Any:
         if self.source_commit is not None:
-            return artifacts.load(self.source_commit, self.sha256)
-        from ..pipeline import tracking
+            return dvc_fetch.load(self.source_commit, self.sha256)
+        from ...pipeline import tracking
 
         if self.run_id is None:
             raise ReleaseError(f"{self.source} names no MLflow run to fetch its artifact from")
@@ -60,7 +61,7 @@ class Incumbent:
     def training_rows(self) -> pd.DataFrame | None:
         if self.source_commit is None:
             return None
-        return pd.read_csv(io.BytesIO(artifacts.read(artifacts.TRAINING_DATA, self.source_commit)))
+        return pd.read_csv(io.BytesIO(dvc_fetch.read(dvc_fetch.TRAINING_DATA, self.source_commit)))
 
 
 def from_pin(pin: pins.Pin, source: str) -> Incumbent:
@@ -75,7 +76,7 @@ def incumbent(environment: str = "production") -> Incumbent | None:
         return from_pin(pin, str(pins.path(environment)))
     from mlflow.exceptions import MlflowException
 
-    from ..pipeline import tracking
+    from ...pipeline import tracking
 
     try:
         found = tracking.start().get_model_version_by_alias(MODEL_NAME, environment)

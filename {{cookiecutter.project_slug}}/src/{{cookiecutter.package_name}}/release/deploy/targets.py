@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..contract.names import SERVICE_NAME
-from ..contract.params import load
-from ..serving import server
-from . import image, manifests, pins
-from .errors import ReleaseError
+from ...contract.names import SERVICE_NAME
+from ...contract.params import load
+from ...serving import server
+from ..environments import K8S
+from ..errors import ReleaseError
+from ..promotion import pins
+from . import image, manifests
 
 STATE = Path(".deploy")
 READY_TIMEOUT_S = 180.0
@@ -155,7 +157,7 @@ class KubernetesTarget:
         if "@sha256:" not in reference:
             raise ReleaseError("TARGET=kubernetes deploys a pushed image: give IMAGE=<repository>@sha256:<digest> "
                                "(`make image ENV=<env> REGISTRY=<registry>` prints it)")  # fmt: skip
-        folder = manifests.K8S / environment
+        folder = K8S / environment
         url = os.environ.get("DEPLOY_URL", "").rstrip("/")
         kubeconfig = os.environ.get("KUBECONFIG", "")
         if kubeconfig and not url:  # refused before anything changes: a rollout nobody can check

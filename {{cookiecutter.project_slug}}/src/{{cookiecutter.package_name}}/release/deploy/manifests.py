@@ -7,7 +7,7 @@ folder. The shape is here, the sizes are params.yaml's `deploy` section.
 The image is named by digest, never by a tag a push can move: the digest exists only once a deploy has
 built and pushed the pin's image, so only a deploy writes the folder (`make commit-manifests`, a commit
 onto the default branch whose `Rendered-From:` trailer names the commit it rendered), as Argo CD Image
-Updater's write-back and Kargo do. A promotion changes the pin alone; release/check_manifests.py says
+Updater's write-back and Kargo do. A promotion changes the pin alone; release/deploy/check_manifests.py says
 what `make check-manifests` refuses.
 """
 
@@ -20,13 +20,14 @@ from typing import Any
 
 import yaml
 
-from ..contract.names import DEFAULT_BRANCH, SERVICE_NAME
-from ..contract.params import load
-from . import gitops, pins
-from .errors import ReleaseError
+from ...contract.names import DEFAULT_BRANCH, SERVICE_NAME
+from ...contract.params import load
+from ..adapters import gitrepo
+from ..environments import K8S
+from ..errors import ReleaseError
+from ..promotion import pins
 from .image import LABEL_PREFIX
 
-K8S = Path("deploy/k8s")
 KINDS = ("deployment", "service", "hpa", "pdb")
 PORT = 3000  # the image's (deploy/Containerfile)
 USER = 10001  # the image's numeric user
@@ -185,17 +186,17 @@ def commit(*, environment: str, image: str, no_push: bool) -> None:
     branch, where a GitOps controller syncs it; pushed without force unless --no-push (then on HEAD)."""
     pin = pinned(environment)
     files = write_pin(pin, by_digest(image))
-    source = gitops.head()
+    source = gitrepo.head()
     message = (f"Deploy {environment} by digest: {pin.model.model_name} {pin.model.version}\n\n{image}\n\n"
                f"{TRAILER}: {source}\nEnvironment: {environment}\n")  # fmt: skip
     folder = str(K8S / environment)
-    if no_push or not gitops.has_remote():
-        gitops.git("add", "--all", "--", folder)
-        if not gitops.is_clean(folder):
-            gitops.git("commit", "--quiet", "-m", message, "--", folder)
-        sha = gitops.head()
+    if no_push or not gitrepo.has_remote():
+        gitrepo.git("add", "--all", "--", folder)
+        if not gitrepo.is_clean(folder):
+            gitrepo.git("commit", "--quiet", "-m", message, "--", folder)
+        sha = gitrepo.head()
     else:
-        sha = gitops.commit_onto(DEFAULT_BRANCH, folder, files, message, same_pin(environment, source))
+        sha = gitrepo.commit_onto(DEFAULT_BRANCH, folder, files, message, same_pin(environment, source))
     print(f"commit-manifests: {folder} by {image} in {sha}")
 
 
@@ -205,7 +206,7 @@ def same_pin(environment: str, source: str) -> Callable[[str], None]:
 
     def check(tip: str) -> None:
         path = str(pins.path(environment))
-        if gitops.show(tip, path) != gitops.show(source, path):
+        if gitrepo.show(tip, path) != gitrepo.show(source, path):
             raise ReleaseError(f"{DEFAULT_BRANCH} pins another model in {environment} since {source[:12]}: "
                                "the deploy of that change renders it; nothing committed")  # fmt: skip
 

@@ -21,9 +21,11 @@ from pathlib import Path
 
 import yaml
 
-from . import gitops, pins
-from .errors import ReleaseError
-from .manifests import DIGEST, K8S, TRAILER, image_of, texts
+from ..adapters import gitrepo
+from ..environments import K8S
+from ..errors import ReleaseError
+from ..promotion import pins
+from .manifests import DIGEST, TRAILER, image_of, texts
 
 COMMIT = re.compile(r"[0-9a-f]{40}")
 
@@ -36,15 +38,15 @@ def disagreements(environment: str) -> list[str]:
     if image is None or not DIGEST.fullmatch(image):
         return [f"{folder}/deployment.yaml names its image {image!r}, not by digest: a tag can be moved, so only "
                 "a deploy writes deploy/k8s/, by the digest it pushed (`make commit-manifests`)"]  # fmt: skip
-    if not gitops.is_clean(str(folder)):
+    if not gitrepo.is_clean(str(folder)):
         return [f"{folder} has changes that no deploy committed: only a deploy writes it (`git checkout {folder}`)"]
-    last = gitops.git("log", "-1", "--format=%H", "--", str(folder))
-    source = gitops.trailers(gitops.git("log", "-1", "--format=%B", last)).get(TRAILER, "") if last else ""
-    if not COMMIT.fullmatch(source) or not gitops.is_ancestor(source, "HEAD"):
+    last = gitrepo.git("log", "-1", "--format=%H", "--", str(folder))
+    source = gitrepo.trailers(gitrepo.git("log", "-1", "--format=%B", last)).get(TRAILER, "") if last else ""
+    if not COMMIT.fullmatch(source) or not gitrepo.is_ancestor(source, "HEAD"):
         return [f"{folder} was last changed by {last[:12] or 'no commit'}, whose `{TRAILER}:` names no commit of "
                 "this history: only a deploy writes deploy/k8s/ (and this check needs it all: fetch-depth: 0)"]  # fmt: skip
     try:
-        pin_text, params_text = gitops.show(source, str(pins.path(environment))), gitops.show(source, "params.yaml")
+        pin_text, params_text = gitrepo.show(source, str(pins.path(environment))), gitrepo.show(source, "params.yaml")
         if pin_text is None or params_text is None:
             raise ReleaseError(f"it has no {pins.path(environment)} or no params.yaml")
         pin = pins.parse(pin_text, f"{source[:12]}:{pins.path(environment)}")
@@ -57,11 +59,11 @@ def disagreements(environment: str) -> list[str]:
 
 def check(*, kubernetes_version: str | None) -> int:
     """`check-manifests`: every folder as its deploy committed it, and valid; a pull request changes none."""
-    in_pull_request = gitops.pull_request_base() is not None
+    in_pull_request = gitrepo.pull_request_base() is not None
     problems: list[str] = []
     inherited: list[str] = []
     if in_pull_request:
-        changed = gitops.git("diff", "--name-only", f"{gitops.base()}...HEAD", "--", str(K8S)).split()
+        changed = gitrepo.git("diff", "--name-only", f"{gitrepo.base()}...HEAD", "--", str(K8S)).split()
         problems = [f"{path}: a pull request may not change deploy/k8s/; a deploy writes it by digest after the "
                     "merge" for path in changed]  # fmt: skip
     for folder in sorted(p for p in K8S.glob("*") if p.is_dir()):

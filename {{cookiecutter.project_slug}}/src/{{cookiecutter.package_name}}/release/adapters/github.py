@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..contract.names import DEFAULT_BRANCH
-from . import gitops
-from .errors import ReleaseError
+from ...contract.names import DEFAULT_BRANCH
+from ..errors import ReleaseError
+from . import gitrepo
 
 
 def reachable() -> bool:
@@ -78,7 +78,7 @@ def comment(*, marker: str, body: Path) -> int:
     return 0
 
 
-def merged_pull_request(commit: gitops.Commit) -> int | None:
+def merged_pull_request(commit: gitrepo.Commit) -> int | None:
     """The pull request that put this commit on the default branch. Where GitHub can be asked, its list of
     the commit's merged pull requests answers (any message can claim "(#12)"; a rebase names none);
     elsewhere the message of a merge or squash commit does."""
@@ -103,7 +103,7 @@ def approvals(reviews: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
 def open_pull_request(branch: str, title: str, body: str, push: bool) -> str:
     """Push the branch and open its pull request with `gh` when it is logged in; else say how to open it."""
     if push:
-        gitops.git("push", "--quiet", "--set-upstream", "origin", branch)
+        gitrepo.git("push", "--quiet", "--set-upstream", "origin", branch)
     command = ["gh", "pr", "create", "--base", DEFAULT_BRANCH, "--head", branch, "--title", title, "--body-file", "-"]
     authenticated = shutil.which("gh") and subprocess.run(["gh", "auth", "status"], capture_output=True).returncode == 0
     if push and authenticated:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 
-from ..contract.identity import Lineage
-from ..pipeline import outputs, tracking
-from .errors import ReleaseError
+from ...contract.identity import Lineage
+from ...pipeline import outputs, tracking
+from ..errors import ReleaseError
 
 DIGEST_TAG = "artifact_sha256"
 

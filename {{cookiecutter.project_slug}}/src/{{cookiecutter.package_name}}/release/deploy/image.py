@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..contract.artifact import read_lineage
-from ..contract.identity import Lineage
-from ..contract.names import SERVICE_NAME
-from .errors import ReleaseError
+from ...contract.artifact import read_lineage
+from ...contract.identity import Lineage
+from ...contract.names import SERVICE_NAME
+from ..errors import ReleaseError
 
 CONTAINERFILE = Path("deploy/Containerfile")
 CONTEXT = Path("build/image")
@@ -156,16 +156,17 @@ def push(image: str, registry: str) -> str:
 def main(*, bento_tag: str | None, base_image: str | None, registry: str | None, environment: str | None) -> None:
     """`image`: build the image of the built Bento (models/lineage.json names it), or of ENV's pin (its
     artifact fetched through DVC, as a deploy does); push it with --registry."""
-    from ..pipeline.outputs import MODELS
-    from ..serving.server import built_tag
+    from ...pipeline.outputs import MODELS
+    from ...serving.server import built_tag
 
     if environment:
-        from . import deploy, pins
+        from ..promotion import pins
+        from .pinned_bento import build_pinned  # DVC and BentoML's build: only ENV= pays for them
 
         pin = pins.read(environment)
         if pin is None:
             raise ReleaseError(f"nothing is pinned in {environment}")
-        bento_tag = deploy.build_pinned(pin)
+        bento_tag = build_pinned(pin)
     image = build(bento_tag or built_tag(MODELS), base_image)
     print(f"image: {image}")
     if registry:

@@ -15,9 +15,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from ..contract.names import DEFAULT_BRANCH
-from .environments import ENVIRONMENTS, NEEDS_APPROVAL
-from .errors import ReleaseError
+from ...contract.names import DEFAULT_BRANCH
+from ..environments import ENVIRONMENTS, NEEDS_APPROVAL
+from ..errors import ReleaseError
 
 CODEOWNERS = Path(".github/CODEOWNERS")
 # The job names GitHub reports as checks: ci.yml's stages and promote.yml's gates (which pass at once

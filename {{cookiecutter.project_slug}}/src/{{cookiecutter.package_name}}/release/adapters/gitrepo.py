@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..contract.names import DEFAULT_BRANCH
-from .errors import ReleaseError
+from ...contract.names import DEFAULT_BRANCH
+from ..errors import ReleaseError
 
 # How GitHub names what a pull request left on the default branch: the one place it is recognised.
 # A merge commit says "Merge pull request #N from owner/branch"; a squash merge ends its subject with

@@ -8,9 +8,9 @@ from typing import Any
 
 import joblib
 
-from ..contract.artifact import sha256_bytes
-from ..pipeline.outputs import MODEL, TRAINING
-from .errors import ReleaseError
+from ...contract.artifact import sha256_bytes
+from ...pipeline.outputs import MODEL, TRAINING
+from ..errors import ReleaseError
 
 ARTIFACT = str(MODEL)
 TRAINING_DATA = str(TRAINING)

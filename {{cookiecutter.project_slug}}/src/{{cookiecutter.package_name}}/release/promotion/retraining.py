@@ -24,10 +24,10 @@ from typing import Any
 
 import yaml
 
-from ..contract.dataset import DATASET
-from ..contract.names import DEFAULT_BRANCH, MODEL_NAME
-from . import github, gitops
-from .errors import ReleaseError
+from ...contract.dataset import DATASET
+from ...contract.names import DEFAULT_BRANCH, MODEL_NAME
+from ..adapters import github, gitrepo
+from ..errors import ReleaseError
 
 LABEL = "retraining"
 RAW = Path(DATASET.raw_data)
@@ -79,22 +79,22 @@ def retrain(table: Path, new_md5: str, report: str, failures: list[str]) -> str:
     """The new data version on a new branch, retrained, pushed (git and DVC), and its pull request opened."""
     branch = f"retrain/{datetime.now(UTC):%Y%m%dT%H%M%S}-{new_md5[:8]}"
     old = recorded_md5()
-    start = gitops.git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)  # "" when detached
-    back = ["switch", "--quiet", start] if start else ["switch", "--quiet", "--detach", gitops.head()]
-    gitops.git("switch", "--quiet", "--create", branch)
+    start = gitrepo.git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)  # "" when detached
+    back = ["switch", "--quiet", start] if start else ["switch", "--quiet", "--detach", gitrepo.head()]
+    gitrepo.git("switch", "--quiet", "--create", branch)
     try:
         shutil.copyfile(table, RAW)
         dvc("add", "--quiet", str(RAW))
         dvc("repro")
-        gitops.git("add", "--", *COMMITTED)
+        gitrepo.git("add", "--", *COMMITTED)
         title = f"Retrain {MODEL_NAME} on new data: {failures[0]}"
         message = (
             f"{title}\n\nThe scheduled monitor found {len(failures)} problem(s) in production traffic.\n"
             f"{RAW} {old[:8]} -> {new_md5[:8]}; `dvc repro` retrained on it.\n\nData-Version: {new_md5}\n"
         )
-        gitops.git("commit", "--quiet", "-m", message)
+        gitrepo.git("commit", "--quiet", "-m", message)
         dvc("push", "--quiet")
-        gitops.push(branch)
+        gitrepo.push(branch)
         note = (
             f"The scheduled monitor found the data moved. This branch makes the latest labelled data "
             f"(`{RAW}`, md5 `{old[:8]}` -> `{new_md5[:8]}`) the raw data and retrains with `make repro`; "
@@ -107,7 +107,7 @@ def retrain(table: Path, new_md5: str, report: str, failures: list[str]) -> str:
         github.api(f"issues/{pull['number']}/labels", "POST", {"labels": [LABEL]})
         return f"opened retraining pull request #{pull['number']} from {branch}"
     finally:
-        gitops.git(*back)
+        gitrepo.git(*back)
 
 
 def main(*, monitor: Path, data: str | None) -> int:

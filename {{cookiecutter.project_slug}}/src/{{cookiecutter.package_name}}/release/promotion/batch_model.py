@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..batch import score, spark
-from ..contract.artifact import ARTIFACT_FILE, LINEAGE_FILE
-from . import artifacts, pins
+from ...batch import score, spark
+from ...contract.artifact import ARTIFACT_FILE, LINEAGE_FILE
+from ..adapters import dvc_fetch
+from . import pins
 
 
 @contextmanager
@@ -27,7 +28,7 @@ def model_folder(models: Path, env: str | None) -> Iterator[Path]:
     pin = pins.read(env)
     if pin is None:
         raise pins.PinError(f"nothing is pinned in {env}: `make promote ENV={env}` proposes a model")
-    data = artifacts.fetch_verified(pin.source_commit, pin.model.artifact.sha256)
+    data = dvc_fetch.fetch_verified(pin.source_commit, pin.model.artifact.sha256)
     with tempfile.TemporaryDirectory(prefix=f"score-{env}-") as folder:
         (Path(folder) / ARTIFACT_FILE).write_bytes(data)
         (Path(folder) / LINEAGE_FILE).write_text(json.dumps(pin.model.model_dump(mode="json"), indent=2))

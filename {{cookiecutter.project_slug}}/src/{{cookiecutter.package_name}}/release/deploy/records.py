@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import gitops
+from ..adapters import gitrepo
 
 NOTES_REF = "refs/notes/deployments"
 FETCHED = "refs/notes/deployments-origin"
@@ -19,18 +19,18 @@ FETCHED = "refs/notes/deployments-origin"
 
 def fetch() -> None:
     """Merge the remote's deploy records into ours (there may be none yet, or no remote)."""
-    if not gitops.has_remote() or not gitops.remote("ls-remote", "origin", NOTES_REF):
+    if not gitrepo.has_remote() or not gitrepo.remote("ls-remote", "origin", NOTES_REF):
         return
-    gitops.remote("fetch", "--quiet", "origin", f"+{NOTES_REF}:{FETCHED}")
-    if gitops.exists(NOTES_REF):
-        gitops.git("notes", f"--ref={NOTES_REF}", "merge", "--quiet", "--strategy=cat_sort_uniq", FETCHED)
+    gitrepo.remote("fetch", "--quiet", "origin", f"+{NOTES_REF}:{FETCHED}")
+    if gitrepo.exists(NOTES_REF):
+        gitrepo.git("notes", f"--ref={NOTES_REF}", "merge", "--quiet", "--strategy=cat_sort_uniq", FETCHED)
     else:
-        gitops.git("update-ref", NOTES_REF, FETCHED)
+        gitrepo.git("update-ref", NOTES_REF, FETCHED)
 
 
 def all_records(commit: str, environment: str | None = None) -> list[dict[str, Any]]:
     """A commit's deploy records, oldest first; only the environment's when one is named."""
-    text = gitops.git("notes", f"--ref={NOTES_REF}", "show", commit, check=False)
+    text = gitrepo.git("notes", f"--ref={NOTES_REF}", "show", commit, check=False)
     records = [json.loads(line) for line in text.splitlines() if line.strip()]
     records = [r for r in records if environment is None or r.get("environment") == environment]
     return sorted(records, key=lambda r: str(r.get("deployed_at", "")))
@@ -43,12 +43,12 @@ def read(commit: str, environment: str | None = None) -> dict[str, Any] | None:
 
 
 def add(commit: str, record: dict[str, Any]) -> None:
-    gitops.git("notes", f"--ref={NOTES_REF}", "append", "-m", json.dumps(record, sort_keys=True), commit)
+    gitrepo.git("notes", f"--ref={NOTES_REF}", "append", "-m", json.dumps(record, sort_keys=True), commit)
 
 
 def tags(model: str, environment: str) -> list[str]:
     """The environment's deploy tags, oldest first: `<model>#<env>#<n>`."""
-    found = gitops.git("tag", "--list", f"{model}#{environment}#*").split()
+    found = gitrepo.git("tag", "--list", f"{model}#{environment}#*").split()
     return sorted(found, key=lambda tag: int(tag.rsplit("#", 1)[1]))
 
 
@@ -60,7 +60,7 @@ def next_tag(model: str, environment: str) -> str:
 def last_deploy(model: str, environment: str) -> dict[str, Any] | None:
     """The record of the environment's latest successful deploy, found by its latest tag."""
     for tag in reversed(tags(model, environment)):
-        record = read(gitops.git("rev-list", "-n", "1", tag), environment)
+        record = read(gitrepo.git("rev-list", "-n", "1", tag), environment)
         if record is not None:
             return record
     return None
@@ -70,11 +70,11 @@ def push(*tags: str) -> None:
     """Merge the remote's notes, then push the tags and the notes without force; when another deploy
     pushed notes meanwhile, merge again and retry."""
     fetch()
-    for attempt in range(gitops.ATTEMPTS):
+    for attempt in range(gitrepo.ATTEMPTS):
         try:
-            gitops.push(*tags, NOTES_REF)
+            gitrepo.push(*tags, NOTES_REF)
             return
-        except gitops.GitError:
-            if attempt == gitops.ATTEMPTS - 1:
+        except gitrepo.GitError:
+            if attempt == gitrepo.ATTEMPTS - 1:
                 raise
             fetch()

@@ -20,14 +20,15 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract import params
-from ..contract.identity import Lineage
-from ..pipeline import dvclock
-from ..pipeline.evaluate import gate, score
-from ..pipeline.outputs import HELD_OUT, LINEAGE
-from . import artifacts, compare, gitops, pins, remote
-from .errors import ReleaseError
-from .manifests import K8S
+from ...contract import params
+from ...contract.identity import Lineage
+from ...pipeline import dvclock
+from ...pipeline.evaluate import gate, score
+from ...pipeline.outputs import HELD_OUT, LINEAGE
+from ..adapters import dvc_fetch, gitrepo, storage
+from ..environments import K8S
+from ..errors import ReleaseError
+from . import compare, pins
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Check:
 
 def evaluate_pin(lineage: Lineage, source_commit: str) -> pins.Evaluation:
     """Score the model again on the current held-out data against the thresholds of params.yaml."""
-    model = artifacts.load(source_commit, lineage.artifact.sha256)
+    model = dvc_fetch.load(source_commit, lineage.artifact.sha256)
     values, _ = score(model, pd.read_csv(HELD_OUT))
     results = gate(values, params.load("evaluate"))
     hashes = dvclock.data_hashes(dvclock.read(), "evaluate")
@@ -48,14 +49,14 @@ def evaluate_pin(lineage: Lineage, source_commit: str) -> pins.Evaluation:
 
 
 def on_base(environment: str, base: str) -> pins.Pin | None:
-    text = gitops.show(base, str(pins.path(environment)))
+    text = gitrepo.show(base, str(pins.path(environment)))
     return pins.parse(text, str(pins.path(environment))) if text else None
 
 
 def ran_in(environment: str, sha256: str, base: str) -> bool:
     """Whether a pin of this environment on the default branch ever named this artifact."""
-    for commit in gitops.first_parent_changes(base, str(pins.path(environment))):
-        text = gitops.show(commit.sha, str(pins.path(environment)))
+    for commit in gitrepo.first_parent_changes(base, str(pins.path(environment))):
+        text = gitrepo.show(commit.sha, str(pins.path(environment)))
         if text and pins.parse(text, "history").model.artifact.sha256 == sha256:
             return True
     return False
@@ -74,11 +75,11 @@ def shadow_record(pin: pins.Pin, base: str) -> Check | None:
 
 
 def matches_source(name: str, source_commit: str, model: Lineage, base: str) -> Check:
-    if not gitops.exists(source_commit):
+    if not gitrepo.exists(source_commit):
         return Check(name, False, f"source commit {source_commit[:12]} is not in this repository")
-    if not gitops.is_ancestor(source_commit, base):
+    if not gitrepo.is_ancestor(source_commit, base):
         return Check(name, False, f"source commit {source_commit[:12]} is not on {base}")
-    text = gitops.show(source_commit, str(LINEAGE))
+    text = gitrepo.show(source_commit, str(LINEAGE))
     if text is None:
         return Check(name, False, f"{LINEAGE} does not exist at {source_commit[:12]}")
     recorded = Lineage.model_validate_json(text).model_dump()
@@ -130,7 +131,7 @@ def no_regression(pin: pins.Pin, base: str, limits: dict[str, Any]) -> Check | N
 
 def gates(pin: pins.Pin, base: str | None = None) -> list[Check]:
     """Every gate a pin must pass, in the order a reviewer reads them."""
-    base = base or gitops.base()
+    base = base or gitrepo.base()
     checks = [
         Check("pin", True, f"valid, {pin.model.model_name} version {pin.model.version}"),
         record(pin, base),
@@ -163,14 +164,14 @@ PULL_REQUEST_REF = "refs/remotes/pull/merge"
 
 def fetch_pull_request(number: int) -> str:
     """A pull request's merge commit, fetched from origin as data (its files are read with git, never run)."""
-    gitops.remote("fetch", "--quiet", "--no-tags", "origin", f"+refs/pull/{number}/merge:{PULL_REQUEST_REF}")
+    gitrepo.remote("fetch", "--quiet", "--no-tags", "origin", f"+refs/pull/{number}/merge:{PULL_REQUEST_REF}")
     return PULL_REQUEST_REF
 
 
 def scope(base: str, change: str = "HEAD") -> pins.Pin | None:
     """The one pin a change (a pull request's merge commit) makes against its base; refused if it changes
     anything else beside it. None for a change that touches no pin: not a promotion."""
-    changed = gitops.git("diff", "--name-only", f"{base}...{change}").split()
+    changed = gitrepo.git("diff", "--name-only", f"{base}...{change}").split()
     if deploys := [f for f in changed if Path(f).is_relative_to(K8S)]:  # any pull request, promotion or not
         raise ReleaseError(f"a pull request may not change deploy/k8s/ ({', '.join(deploys)}): a deploy writes it, "
                            "by the digest it pushed, after the merge")  # fmt: skip
@@ -183,7 +184,7 @@ def scope(base: str, change: str = "HEAD") -> pins.Pin | None:
             "a promotion changes exactly one pin file and nothing else (deploy/k8s/ is written by the deploy), so "
             f"it is judged by the base branch's thresholds; this one changes {', '.join(changed) or 'nothing'}"
         )
-    text = gitops.show(change, pin_files[0])
+    text = gitrepo.show(change, pin_files[0])
     if text is None:
         raise ReleaseError(f"{pin_files[0]} was deleted: a pin is replaced by a promotion or a rollback, never removed")
     return pins.parse(text, pin_files[0])
@@ -202,14 +203,14 @@ def main(*, base: str | None, pull_request: int | None, output: Path) -> int:
     With a pull request's number, its merge commit is fetched and judged; else this checkout's HEAD."""
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
-        base = base or gitops.base()
+        base = base or gitrepo.base()
         change = fetch_pull_request(pull_request) if pull_request else "HEAD"
         pin = scope(base, change)
         if pin is None:
             output.write_text("## Promotion gates: not a promotion\n\nThis change edits no pin: nothing to gate.\n")
             print("gate: this change edits no pin in deploy/environments/: not a promotion, nothing to gate")
             return 0
-        remote.pull()  # the held-out rows the candidate is scored on
+        storage.pull()  # the held-out rows the candidate is scored on
         checks = gates(pin.model_copy(update={"evaluation": evaluate_pin(pin.model, pin.source_commit)}), base)
     except ReleaseError as error:  # the PR's report says why, as the log does
         output.write_text(f"## Promotion gates: FAIL\n\n{error}\n")
