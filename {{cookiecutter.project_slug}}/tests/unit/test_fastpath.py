@@ -21,7 +21,7 @@ from sklearn.preprocessing import MinMaxScaler
 from {{ cookiecutter.package_name }}.contract.artifact import ARTIFACT_FILE, LINEAGE_FILE, ArtifactError, sha256_file
 from {{ cookiecutter.package_name }}.contract.fastpath import FAST_PATH_FILE, FastPredictor, disagreement, load_served
 from {{ cookiecutter.package_name }}.contract.schema import FEATURE_NAMES
-from {{ cookiecutter.package_name }}.pipeline import fastpath, features
+from {{ cookiecutter.package_name }}.pipeline import compile_fastpath, features
 from tests.conftest import identity_record
 from tests.strategies import batches, synthetic_frame
 
@@ -48,7 +48,7 @@ def fit(task: str, rows: int = 200) -> Any:
 def models() -> dict[str, tuple[Any, FastPredictor]]:
     fitted = {task: fit(task) for task in TASKS}
     # Through JSON, as the packaged file is read.
-    return {task: (m, FastPredictor(json.loads(json.dumps(fastpath.derive(m))))) for task, m in fitted.items()}
+    return {task: (m, FastPredictor(json.loads(json.dumps(compile_fastpath.derive(m))))) for task, m in fitted.items()}
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -56,7 +56,7 @@ def test_the_fast_path_agrees_on_held_out_and_contract_rows(models: dict[str, An
     model, fast = models[task]
     frame = synthetic_frame(120, seed=9)[list(FEATURE_NAMES)]
     held_out = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    assert disagreement(fast, model, held_out + fastpath.contract_rows()) is None
+    assert disagreement(fast, model, held_out + compile_fastpath.contract_rows()) is None
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -73,10 +73,10 @@ def test_the_fast_path_agrees_on_any_batch_the_contract_allows(
 def test_a_nudged_constant_is_caught(models: dict[str, Any], task: str) -> None:
     """The check can fail: the scaler's constants moved by one percent change some answer."""
     model, _ = models[task]
-    spec = fastpath.derive(model)
+    spec = compile_fastpath.derive(model)
     numeric = next(b for b in spec["blocks"] if b["kind"] == "numeric")
     numeric["scale"] = [s * 1.01 for s in numeric["scale"]]
-    problem = disagreement(FastPredictor(spec), model, fastpath.contract_rows())
+    problem = disagreement(FastPredictor(spec), model, compile_fastpath.contract_rows())
     assert problem is not None and problem.startswith("row "), problem
 
 
@@ -93,7 +93,7 @@ def test_a_step_it_does_not_know_makes_the_pipeline_serve(tmp_path: Path, change
     change(model)
     frame = synthetic_frame(80, seed=3)
     model.fit(frame[list(FEATURE_NAMES)], np.arange(80.0))
-    entry = fastpath.write(model, fastpath.contract_rows(10), tmp_path / FAST_PATH_FILE)
+    entry = compile_fastpath.write(model, compile_fastpath.contract_rows(10), tmp_path / FAST_PATH_FILE)
     assert entry["serving"] == "pipeline"
     assert named in json.loads((tmp_path / FAST_PATH_FILE).read_text())["reason"]
 
@@ -103,7 +103,7 @@ def packaged(folder: Path, model: Any) -> Path:
     import joblib
 
     joblib.dump(model, folder / ARTIFACT_FILE)
-    entry = fastpath.write(model, fastpath.contract_rows(50), folder / FAST_PATH_FILE)
+    entry = compile_fastpath.write(model, compile_fastpath.contract_rows(50), folder / FAST_PATH_FILE)
     record = identity_record(sha256_file(folder / ARTIFACT_FILE), fast_path=entry)
     (folder / LINEAGE_FILE).write_text(json.dumps(record))
     return folder

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }}.contract.schema import _column
-from {{ cookiecutter.package_name }}.pipeline import adopt, infer
+from {{ cookiecutter.package_name }}.pipeline import adopt, infer_schema
 
 ROWS = 120
 
@@ -30,7 +30,7 @@ ROWS = 120
     ],
 )
 def test_the_task_follows_the_target(values: list[object], task: str) -> None:
-    assert infer.task_of(pd.Series(values))[0] == task
+    assert infer_schema.task_of(pd.Series(values))[0] == task
 
 
 @pytest.mark.parametrize(
@@ -47,19 +47,19 @@ def test_the_task_follows_the_target(values: list[object], task: str) -> None:
     ],
 )
 def test_a_column_that_cannot_be_used_is_dropped_saying_why(name: str, values: list[object], reason: str) -> None:
-    found = infer.drop_reason(name, pd.Series(values))
+    found = infer_schema.drop_reason(name, pd.Series(values))
     assert found is not None and found.startswith(reason)
 
 
 def test_usable_columns_are_kept() -> None:
-    assert infer.drop_reason("plan", pd.Series(["basic", "plus", None] * (ROWS // 3))) is None
-    assert infer.drop_reason("price", pd.Series([float(i % 17) for i in range(ROWS)])) is None
+    assert infer_schema.drop_reason("plan", pd.Series(["basic", "plus", None] * (ROWS // 3))) is None
+    assert infer_schema.drop_reason("price", pd.Series([float(i % 17) for i in range(ROWS)])) is None
 
 
 def test_a_range_is_widened_and_stays_non_negative_where_nothing_was_negative() -> None:
-    assert infer.value_range(pd.Series([10.0, 20.0])) == [9.0, 21.0]
-    assert infer.value_range(pd.Series([0.5, 100.0]))[0] == 0.0
-    low, high = infer.value_range(pd.Series([-0.05, 0.06]))
+    assert infer_schema.value_range(pd.Series([10.0, 20.0])) == [9.0, 21.0]
+    assert infer_schema.value_range(pd.Series([0.5, 100.0]))[0] == 0.0
+    low, high = infer_schema.value_range(pd.Series([-0.05, 0.06]))
     assert low < -0.05 and high > 0.06
 
 
@@ -82,8 +82,8 @@ def frame(**columns: list[object]) -> pd.DataFrame:
 def test_a_table_that_cannot_be_adopted_is_refused_in_one_line(
     table: pd.DataFrame, target: str, task: str | None, message: str
 ) -> None:
-    with pytest.raises(infer.AdoptError, match=message) as error:
-        infer.infer(table, target, task)
+    with pytest.raises(infer_schema.AdoptError, match=message) as error:
+        infer_schema.infer(table, target, task)
     assert "\n" not in str(error.value)
 
 
@@ -93,7 +93,7 @@ def test_the_written_contract_loads_and_the_params_keep_their_other_lines(tmp_pa
         price=[float(i % 13) for i in range(ROWS)],
         churned=["yes", "no", "no"] * (ROWS // 3),
     )
-    inferred = infer.infer(table, "churned")
+    inferred = infer_schema.infer(table, "churned")
     text = adopt.dataset_text(inferred, Path("data/raw/t.csv"), Path("t.csv"), "churned")
     config = adopt.dataset.Dataset.model_validate(adopt.yaml.safe_load(text))
     assert (config.task, config.columns["plan"].nullable, config.columns["churned"].values) == (
@@ -135,7 +135,7 @@ def test_re_adopting_keeps_the_sensitive_marks_and_adds_the_asked_for_ones() -> 
         price=[float(i % 13) for i in range(ROWS)],
         churned=["yes", "no", "no"] * (ROWS // 3),
     )
-    inferred = infer.infer(table, "churned")
+    inferred = infer_schema.infer(table, "churned")
     # The contract being replaced marked `plan` and a column the new table lacks; the person asks for `price`.
     lost = adopt.mark_sensitive(inferred, "churned", ("plan", "postcode"), ("price",))
     text = adopt.dataset_text(inferred, Path("data/raw/t.csv"), Path("t.csv"), "churned")
@@ -153,10 +153,10 @@ def test_re_adopting_keeps_the_sensitive_marks_and_adds_the_asked_for_ones() -> 
     ],
 )
 def test_a_sensitive_mark_on_no_feature_is_refused_in_one_line(asked: tuple[str, ...], message: str) -> None:
-    inferred = infer.infer(
+    inferred = infer_schema.infer(
         frame(price=[float(i % 13) for i in range(ROWS)], churned=["yes", "no"] * (ROWS // 2)), "churned"
     )
-    with pytest.raises(infer.AdoptError, match=message):
+    with pytest.raises(infer_schema.AdoptError, match=message):
         adopt.mark_sensitive(inferred, "churned", (), asked)
 
 
@@ -208,10 +208,10 @@ def test_adopt_writes_a_contract_its_own_table_passes_or_refuses_in_one_line(
     table, target = drawn
     path = tmp_path_factory.mktemp("table") / "t.csv"
     table.to_csv(path, index=False)
-    read = infer.read(path)
+    read = infer_schema.read(path)
     try:
-        inferred = infer.infer(read, target)
-    except infer.AdoptError as error:
+        inferred = infer_schema.infer(read, target)
+    except infer_schema.AdoptError as error:
         assert "\n" not in str(error) and str(error)
         event("refused")
         return

@@ -1,6 +1,6 @@
 """The fast predictor: the fitted pipeline's own arithmetic on numpy arrays, read from fastpath.json.
 
-The `package` stage derives it from the fitted pipeline (pipeline/fastpath.py); the service serves it
+The `package` stage derives it from the fitted pipeline (pipeline/compile_fastpath.py); the service serves it
 once it agrees with the pipeline on the rows the file carries. It reads the rows a request carries
 without building a DataFrame: the imputer's fill values, the scaler's constants and the one-hot tables,
 then every tree of the ensemble walked at once. The sklearn pipeline stays the reference and the fallback.

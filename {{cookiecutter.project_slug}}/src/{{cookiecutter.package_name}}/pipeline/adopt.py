@@ -1,6 +1,6 @@
 """`make adopt DATA=<file> TARGET=<column> [TASK=…]`: make a team's own table the data this repository learns from.
 
-It reads the file and infers everything (infer.py) before touching anything, so bad data costs one line
+It reads the file and infers everything (infer_schema.py) before touching anything, so bad data costs one line
 and no change. Then it copies the file to data/raw/, versions it with DVC, writes contract/dataset.yaml
 (the contract, for a person to tighten) and the task's rules and gates into params.yaml. `make all` then
 trains, checks and serves the new model; docs/own-data.md walks through it.
@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from ..contract import dataset, params
-from . import infer
+from . import infer_schema
 
 RAW = Path("data/raw")
 # Rules of params.yaml's `validate` section that follow the data's size and gaps.
@@ -45,7 +45,7 @@ def _quoted(text: str) -> str:
     return yaml.safe_dump(text, default_style='"', width=10**6).strip()
 
 
-def dataset_text(inferred: infer.Inferred, raw: Path, source: Path, target: str) -> str:
+def dataset_text(inferred: infer_schema.Inferred, raw: Path, source: Path, target: str) -> str:
     """dataset.yaml as a person reads and edits it: what was inferred, with the reason, and what was dropped."""
     lines = [
         "# The dataset: the one place that describes the data this model learns from and answers about.",
@@ -53,7 +53,7 @@ def dataset_text(inferred: infer.Inferred, raw: Path, source: Path, target: str)
         "# read this file; dvc.yaml reads `raw_data` from it. Change a range or a category here and all follow.",
         "#",
         f"# Written by `make adopt` from {source.name}: every range is the observed one widened by",
-        f"# {infer.MARGIN:.0%} of its span, every category list is what the file held. Tighten them to what is",
+        f"# {infer_schema.MARGIN:.0%} of its span, every category list is what the file held. Tighten them to what is",
         "# plausible (docs/own-data.md): a request outside them is refused with a 400 naming the field.",
         "",
         f"raw_data: {_quoted(raw.as_posix())}   # versioned by DVC ({raw.as_posix()}.dvc)",
@@ -77,7 +77,9 @@ def dataset_text(inferred: infer.Inferred, raw: Path, source: Path, target: str)
     return "\n".join(lines) + "\n"
 
 
-def mark_sensitive(inferred: infer.Inferred, target: str, kept: tuple[str, ...], asked: tuple[str, ...]) -> list[str]:
+def mark_sensitive(
+    inferred: infer_schema.Inferred, target: str, kept: tuple[str, ...], asked: tuple[str, ...]
+) -> list[str]:
     """Mark as `sensitive` the features the contract being replaced marked (`kept`) and those asked for.
 
     Re-adopting must not quietly start logging personal data the team had marked. An asked-for name that
@@ -92,7 +94,7 @@ def mark_sensitive(inferred: infer.Inferred, target: str, kept: tuple[str, ...],
                 if name == target
                 else f"it is not a feature of the table; features: {', '.join(features)}"
             )
-            raise infer.AdoptError(f"SENSITIVE: cannot mark {name!r}: {why}")
+            raise infer_schema.AdoptError(f"SENSITIVE: cannot mark {name!r}: {why}")
     lost = [
         f"{name!r} was marked sensitive, and the new table has no such feature" for name in kept if name not in features
     ]
@@ -107,7 +109,7 @@ def mark_sensitive(inferred: infer.Inferred, target: str, kept: tuple[str, ...],
 
 
 def validate_rules(
-    inferred: infer.Inferred, frame: pd.DataFrame, target: str, test_size: float
+    inferred: infer_schema.Inferred, frame: pd.DataFrame, target: str, test_size: float
 ) -> dict[str, float | int]:
     """min_rows no larger than the held-out file; null and class shares with headroom over what was seen."""
     held_out = int(inferred.labelled_rows * test_size)
@@ -135,7 +137,7 @@ def math_floor(value: float, digits: int) -> float:
     return int(value * scale) / scale
 
 
-def gates(inferred: infer.Inferred, labels: pd.Series) -> tuple[dict[str, dict[str, float]], str]:
+def gates(inferred: infer_schema.Inferred, labels: pd.Series) -> tuple[dict[str, dict[str, float]], str]:
     """The quality gate's floor: the model must beat the trivial one (the commonest class, or the mean)."""
     target = labels.dropna()
     if inferred.task == "regression":
@@ -157,16 +159,16 @@ def params_text(text: str, rules: dict[str, float | int], thresholds: dict[str, 
     """params.yaml with the validate rules set and the evaluate gate replaced, every other line kept."""
     section = re.search(r"(?ms)^validate:.*?\n(?=\S)", text)  # other sections have keys of the same names
     if section is None:
-        raise infer.AdoptError("params.yaml: no `validate` section; restore it from the template")
+        raise infer_schema.AdoptError("params.yaml: no `validate` section; restore it from the template")
     rules_text = section.group(0)
     for key, value in rules.items():
         rules_text, found = re.subn(rf"(?m)^(  {key}:\s*)\S+", rf"\g<1>{value}", rules_text)
         if not found:
-            raise infer.AdoptError(f"params.yaml: validate.{key} not found; restore it from the template")
+            raise infer_schema.AdoptError(f"params.yaml: validate.{key} not found; restore it from the template")
     text = text[: section.start()] + rules_text + text[section.end() :]
     block = re.search(r"(?ms)^evaluate:.*?\n(?=\S)", text)
     if block is None:
-        raise infer.AdoptError("params.yaml: no `evaluate` section; restore it from the template")
+        raise infer_schema.AdoptError("params.yaml: no `evaluate` section; restore it from the template")
     kept = [line for line in block.group(0).splitlines() if line.startswith(("evaluate:", "  tolerance:"))]
     gate = yaml.safe_dump(thresholds, sort_keys=False).rstrip().splitlines()
     new = [*kept, f"  # Set by `make adopt` as a floor ({why}): raise it to what the use needs."]
@@ -191,12 +193,12 @@ def retire(old: Path, new: Path) -> Path | None:
 
 
 def adopt(data: Path, target: str, task: str | None = None, sensitive: tuple[str, ...] = ()) -> int:
-    frame = infer.read(data)
-    inferred = infer.infer(frame, target, task)
+    frame = infer_schema.read(data)
+    inferred = infer_schema.infer(frame, target, task)
     lost = mark_sensitive(inferred, target, dataset.DATASET.sensitive, sensitive)
     raw = RAW / data.name
     if raw.exists() and raw.resolve() != data.resolve():
-        raise infer.AdoptError(f"{raw} already exists and is another file; rename {data.name} or remove {raw}")
+        raise infer_schema.AdoptError(f"{raw} already exists and is another file; rename {data.name} or remove {raw}")
     rules = validate_rules(inferred, frame, target, float(params.load("prepare")["test_size"]))
     thresholds, why = gates(inferred, frame[target])
     new_dataset = dataset_text(inferred, raw, data, target)
@@ -212,7 +214,7 @@ def adopt(data: Path, target: str, task: str | None = None, sensitive: tuple[str
     if result.returncode != 0:
         if copied:
             raw.unlink()
-        raise infer.AdoptError(
+        raise infer_schema.AdoptError(
             f"`dvc add {raw}` failed, nothing was changed: {(result.stderr or result.stdout).strip()}"
         )
     dataset.PATH.write_text(new_dataset)
@@ -243,6 +245,6 @@ def adopt(data: Path, target: str, task: str | None = None, sensitive: tuple[str
 def main(*, data: Path, target: str, task: str | None = None, sensitive: str = "") -> int:
     try:
         return adopt(data, target, task, tuple(n.strip() for n in sensitive.split(",") if n.strip()))
-    except infer.AdoptError as error:
+    except infer_schema.AdoptError as error:
         print(f"adopt: {error}; nothing was changed", file=sys.stderr)
         return 1

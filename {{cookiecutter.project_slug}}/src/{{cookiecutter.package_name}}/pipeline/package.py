@@ -13,7 +13,7 @@ import joblib
 
 from ..contract.identity import Lineage
 from ..contract.names import MODEL_NAME
-from . import fastpath, lineage
+from . import compile_fastpath, lineage
 
 
 def package(
@@ -21,9 +21,9 @@ def package(
 ) -> Lineage:
     run = json.loads(run_path.read_text())
     # Checked on every held-out row and on rows drawn from the contract; the service checks the same rows at start.
-    check_rows = fastpath.held_out_rows(held_out) + fastpath.contract_rows()
+    check_rows = compile_fastpath.held_out_rows(held_out) + compile_fastpath.contract_rows()
     model = joblib.load(model_path)
-    entry = fastpath.write(model, check_rows, fast_path)
+    entry = compile_fastpath.write(model, check_rows, fast_path)
     metrics = json.loads(metrics_path.read_text())
     # What decides a binary model's label is what the fitted model carries (FixedThresholdClassifier.threshold).
     threshold = getattr(model, "threshold", None)
