@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from {{ cookiecutter.package_name }}.contract import params
 from {{ cookiecutter.package_name }}.contract.fastpath import load_served
 from {{ cookiecutter.package_name }}.pipeline.evaluate import gate, score
+from {{ cookiecutter.package_name }}.release.environments import LAST
 from {{ cookiecutter.package_name }}.release.promotion import compare
 from tests.conftest import ROOT, need
 
@@ -54,7 +55,7 @@ def test_the_gated_metrics_are_those_of_the_answers_served(held_out: pd.DataFram
 def test_the_candidate_does_not_trail_production(
     candidate: Pipeline, held_out: pd.DataFrame, thresholds: dict[str, Any]
 ) -> None:
-    production = compare.incumbent("production")
+    production = compare.incumbent(LAST)
     if production is None:
         pytest.skip("nothing runs in production yet: no pin and no 'production' alias in the registry")
     training = pd.read_csv(need(ROOT / "data/prepared/train.csv", "make repro"))

@@ -12,6 +12,8 @@ from pathlib import Path
 # default branch, production only what staging runs.
 ORDER = {"staging": "candidate", "production": "staging"}
 ENVIRONMENTS = tuple(ORDER)
+# The last environment serves the users: the PR report and the performance stage compare a change with it.
+LAST = ENVIRONMENTS[-1]
 # How a pin says its model got there: promoted from what came before, or restored by a rollback.
 PROMOTED_FROM = (*dict.fromkeys(ORDER.values()), "rollback")
 # Where a change must carry an approving review (GitHub Environment reviewers, CODEOWNERS); the audit checks.

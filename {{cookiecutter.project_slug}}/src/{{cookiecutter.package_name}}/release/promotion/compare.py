@@ -27,6 +27,7 @@ from ...contract.names import MODEL_NAME
 from ...contract.schema import FEATURE_NAMES, TARGET
 from ...pipeline.evaluate import score
 from ..adapters import dvc_fetch
+from ..environments import LAST
 from ..errors import ReleaseError
 from . import pins
 
@@ -69,7 +70,7 @@ def from_pin(pin: pins.Pin, source: str) -> Incumbent:
     return Incumbent(m.version, source, m.metrics, m.artifact.sha256, source_commit=pin.source_commit)
 
 
-def incumbent(environment: str = "production") -> Incumbent | None:
+def incumbent(environment: str = LAST) -> Incumbent | None:
     """The environment's model: its pin in this checkout, else the registry alias; None before either exists."""
     pin = pins.read(environment)
     if pin is not None:

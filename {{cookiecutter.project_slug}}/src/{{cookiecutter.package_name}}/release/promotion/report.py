@@ -18,6 +18,7 @@ import pandas as pd
 from ...contract import params
 from ...pipeline.outputs import HELD_OUT, MODEL, TRAINING
 from ..adapters import gitrepo
+from ..environments import LAST
 from ..errors import ReleaseError
 from . import compare, pins
 
@@ -58,9 +59,9 @@ def gates_section() -> list[str]:
 def production_section() -> list[str]:
     """This change's model against production's, by the comparison the gates use; the recorded metrics
     when the models cannot be scored here (no pipeline outputs, or DVC cannot reach production's data)."""
-    current = compare.incumbent("production")
+    current = compare.incumbent(LAST)
     if current is None:
-        return ["Production: nothing runs in production yet."]
+        return [f"{LAST.capitalize()}: nothing runs in {LAST} yet."]
     try:
         found = compare.compare(
             joblib.load(MODEL), pd.read_csv(TRAINING), current, pd.read_csv(HELD_OUT), params.load("evaluate")
@@ -71,9 +72,9 @@ def production_section() -> list[str]:
         ours, theirs = _read(REPORTS / "metrics.json") or {}, current.metrics
         basis, verdict = f"recorded metrics: the models could not be scored here ({error})", "not compared"
     lines = [
-        f"Against production, version {current.version} ({current.source}): {verdict}; {basis}.",
+        f"Against {LAST}, version {current.version} ({current.source}): {verdict}; {basis}.",
         "",
-        "| metric | this change | production | delta |",
+        f"| metric | this change | {LAST} | delta |",
         "|---|---:|---:|---:|",
     ]
     for name in sorted(set(ours) | set(theirs)):
@@ -115,10 +116,10 @@ def serving_section() -> list[str]:
 
 def build(base: str) -> str:
     revisions = {f"the base branch (`{base}`)": base}
-    production = pins.read("production")
-    if production is not None:  # the commit that recorded the production model's metrics and params
-        source = production.source_commit
-        revisions = {f"production (`{source[:12]}`)": source} | revisions
+    serving = pins.read(LAST)
+    if serving is not None:  # the commit that recorded the serving model's metrics and params
+        source = serving.source_commit
+        revisions = {f"{LAST} (`{source[:12]}`)": source} | revisions
     diffs = [
         [f"Metrics and params against {label}:", "", _dvc("metrics", "diff", rev), "", _dvc("params", "diff", rev)]
         for label, rev in revisions.items()
