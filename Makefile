@@ -12,7 +12,7 @@ export PATH := $(dir $(UV)):$(PATH)
 export UV_COMPILE_BYTECODE := 1
 VENV := .venv
 
-.PHONY: help setup system-packages test test-fast demo bench bench-setup lint clean
+.PHONY: help setup system-packages test test-fast demo bench bench-setup lint docs clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,9 +49,12 @@ bench-setup: ## Install wrk, the benchmark's load generator (Debian's package), 
 bench: setup bench-setup ## Benchmark a baked project: first prediction, serving vs FastAPI and the ceilings, CI stages, image size (RUNS=3, ~50 min)
 	$(VENV)/bin/python -m benchmarks --runs $(or $(RUNS),3) $(BENCH_ARGS)
 
-lint: setup ## Lint the template's own Python (hooks and tests)
-	$(VENV)/bin/ruff check hooks tests benchmarks
-	$(VENV)/bin/ruff format --check hooks tests benchmarks
+lint: setup ## Lint the template's own Python (hooks, tests, benchmarks, the docs' generator)
+	$(VENV)/bin/ruff check hooks tests benchmarks docs
+	$(VENV)/bin/ruff format --check hooks tests benchmarks docs
+
+docs: setup ## Write docs/options.md from cookiecutter.json and docs/options.yaml (a test checks it is current)
+	$(VENV)/bin/python docs/generate_options.py
 
 clean: ## Remove the development environments
 	rm -rf $(VENV) .tools .pytest_cache

@@ -13,40 +13,55 @@ import yaml
 
 from .projects import TEMPLATE, bake
 
-# Every value of every option appears at least once, rotated across a few bakes (the options do not
-# interact in what files are written, only in what they say), with unusual but valid names.
-MATRIX = {
-    "defaults": {},
-    "regression-s3-accented-name": {
-        "project_name": "Élan Credit Model 2",
-        "task": "regression",
-        "dvc_remote": "s3",
-        "dvc_remote_url": "s3://elan-models/dvc",
-        "license": "Apache-2.0",
-        "python_version": "3.12",
-    },
-    "gcs-custom-slug": {
+CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+# Every value of every choice in cookiecutter.json appears in some bake: bake i takes each list's value i
+# (wrapping), so the lists rotate together; the options do not interact in what files are written, only
+# in what they say. python_version is free text there; the pre-generation hook accepts these.
+CHOICES = {name: v for name, v in CONTEXT.items() if isinstance(v, list) and not name.startswith("_")} | {
+    "python_version": ["3.11", "3.12", "3.13"]
+}
+# Validity rule: a remote's URL is of its kind (an unusual one each, the local one by default).
+REMOTE_URLS = {"s3": "s3://elan-models/dvc", "gcs": "gs://penguin-models", "azure": "azure://models/dvc"}
+# Unusual but valid free-text answers, one set per bake: the first bake keeps every default.
+UNUSUAL: list[dict[str, str]] = [
+    {},
+    {"project_name": "Élan Credit Model 2"},
+    {
         "project_slug": "penguin-model-v2",
-        "dvc_remote": "gcs",
-        "dvc_remote_url": "gs://penguin-models",
-        "license": "BSD-3-Clause",
-        "python_version": "3.13",
         "default_branch": "trunk",
         # Free text lands in TOML and Python strings: quotes, backslashes and non-Latin letters must survive.
         "description": 'Модель "пингвинов" \\ 企鹅 C:\\models\\ it\'s """ done\\',
         "author_name": 'Zoë "Z" O\'Brien \\ 数据组',
     },
-    "azure-hyphenated-slug-own-package": {
+    {
         "project_name": "My Model",
         "project_slug": "my-hyphenated-model",
         "package_name": "hyphen_pkg",
-        "task": "regression",
-        "dvc_remote": "azure",
-        "dvc_remote_url": "azure://models/dvc",
-        "license": "Proprietary",
         "mlflow_tracking_uri": "https://mlflow.example.com",
     },
-}
+]
+
+
+def matrix() -> dict[str, dict[str, str]]:
+    """The bakes, named by the choices each makes away from the defaults."""
+    bakes = {}
+    for i in range(max(len(UNUSUAL), *map(len, CHOICES.values()))):
+        chosen = {name: values[i % len(values)] for name, values in CHOICES.items()}
+        answers = {name: v for name, v in chosen.items() if v != CHOICES[name][0]} | UNUSUAL[i % len(UNUSUAL)]
+        if answers.get("dvc_remote") in REMOTE_URLS:
+            answers["dvc_remote_url"] = REMOTE_URLS[answers["dvc_remote"]]
+        bakes["-".join(v for k, v in chosen.items() if v != CHOICES[k][0]) or "defaults"] = answers
+    return bakes
+
+
+MATRIX = matrix()
+
+
+def test_the_matrix_makes_every_choice_of_cookiecutter_json() -> None:
+    for name, values in CHOICES.items():
+        made = {answers.get(name, values[0]) for answers in MATRIX.values()}
+        assert made == set(values), name
+
 
 EXPECTED_FILES = {
     ".dvc/.gitignore",
