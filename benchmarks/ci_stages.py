@@ -1,14 +1,14 @@
 """The wall time of each job of the generated ci.yml, run on this machine by the template's workflow runner.
 
 Each job starts from a fresh checkout of the baked, trained project, as on a fresh GitHub runner
-(tests/workflow_runner.py), so a job's time includes its `make setup` from uv's warm cache. The event
+(tests/workflows/), so a job's time includes its `make setup` from uv's warm cache. The event
 is a push to the default branch: every stage but the pull-request report runs.
 """
 
 from __future__ import annotations
 
 from tests.github import GitHub
-from tests.workflow_runner import for_project
+from tests.workflows.runner import for_project
 
 from .project import Project
 

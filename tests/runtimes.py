@@ -12,7 +12,7 @@ than the runner's docker:
 - `push` is podman's, with its digest printed in docker's last line (`<tag>: digest: sha256:… size: 0`,
   the size not computed), which is how the project reads the digest from docker.
 - The registry is the test's, on 127.0.0.1 over plain HTTP, with no credentials (docker/login-action
-  is accepted by tests/workflow_runner.py, never checked by the registry); GHCR needs the job's token.
+  is accepted by tests/workflows/, never checked by the registry); GHCR needs the job's token.
 
 `kubectl` is a recording stand-in for a one-node cluster. Every call is appended to the calls file.
 It accepts only a KUBECONFIG file holding exactly the credential the test configured, `apply

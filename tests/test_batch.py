@@ -16,7 +16,7 @@ import pytest
 
 from .conftest import make
 from .github import GitHub
-from .workflow_runner import for_project
+from .workflows.runner import for_project
 
 pytestmark = pytest.mark.e2e
 

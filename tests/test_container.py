@@ -25,7 +25,9 @@ from . import containers, runtimes
 from .conftest import make
 from .github import GitHub
 from .servers import free_port, http, wait_for_200
-from .workflow_runner import ACTIONS, Job, for_project
+from .workflows.actions import ACTIONS
+from .workflows.jobs import Job
+from .workflows.runner import for_project
 
 pytestmark = pytest.mark.e2e
 

@@ -27,7 +27,8 @@ import pytest
 from . import servers
 from .github import GitHub
 from .stack import CREDENTIALS, REGION, credential_arguments, s3_server
-from .workflow_runner import JobResult, for_project
+from .workflows.jobs import JobResult
+from .workflows.runner import for_project
 
 pytestmark = pytest.mark.e2e
 

@@ -1,7 +1,7 @@
 """Promotion by pull request, deploy, rollback and audit, with the baked repository's own workflows.
 
 A team clone pushes to a bare origin; tests/github.py plays GitHub (pull requests with merge refs,
-merge, squash and rebase merges, the REST API behind `gh`), and tests/workflow_runner.py runs
+merge, squash and rebase merges, the REST API behind `gh`), and tests/workflows/ runs
 promote.yml for each pull request and deploy.yml for each push, in checkouts made as actions/checkout
 makes them. Deploys go to the `local` target (a repository variable), and each is stopped by its PID.
 Merge times are set, so that `audit at` can be asked about instants between them.
@@ -22,7 +22,8 @@ import pytest
 
 from . import servers
 from .github import GitHub, PullRequest
-from .workflow_runner import JobResult, for_project
+from .workflows.jobs import JobResult
+from .workflows.runner import for_project, ok
 
 pytestmark = pytest.mark.e2e
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -89,14 +90,6 @@ class Team:
                 with pytest.raises(ProcessLookupError):
                     os.killpg(pid, 0)  # nothing of the deployed server is left
         return results
-
-
-def ok(results: dict[str, JobResult], *expected: str) -> dict[str, JobResult]:
-    failed = [r.failure() for r in results.values() if not r.ok]
-    assert not failed, "\n\n".join(failed)
-    ran = {name for name, r in results.items() if not r.skipped}
-    assert ran == set(expected), ran
-    return results
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The shared team stack, for real (tests/stack.py): DVC on an S3-compatible server, and MLflow on a
 tracking server backed by PostgreSQL whose artifacts go to that S3. The workflows run as on
 GitHub-hosted runners: no folder beside the origin, credentials only as repository variables and the
-stand-in OIDC login (tests/workflow_runner.py), MLflow only from a variable.
+stand-in OIDC login (tests/workflows/), MLflow only from a variable.
 
 - A fresh (default) bake pushed to GitHub fails the first step of its first CI job with one line naming
   the command that fixes it; after `make remote URL=s3://…` the same repository runs every job green.
@@ -27,7 +27,7 @@ from .conftest import make
 from .github import Event, GitHub
 from .projects import bake, isolated_env
 from .stack import CREDENTIALS, REGION, Stack, team_stack
-from .workflow_runner import JobResult, for_project
+from .workflows.runner import for_project, ok
 
 pytestmark = pytest.mark.e2e
 BUCKET = "team-dvc"
@@ -48,13 +48,6 @@ def run(cwd: Path, env: dict[str, str], *cmd: str, check: bool = True) -> subpro
     if check:
         assert result.returncode == 0, f"{' '.join(cmd)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
-
-
-def ok(results: dict[str, JobResult], *expected: str) -> dict[str, JobResult]:
-    failed = [r.failure() for r in results.values() if not r.ok]
-    assert not failed, "\n\n".join(failed)
-    assert {name for name, r in results.items() if not r.skipped} == set(expected)
-    return results
 
 
 def pushed(github: GitHub, clone: Path, env: dict[str, str]) -> Event:

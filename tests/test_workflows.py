@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from .github import Event, GitHub
-from .workflow_runner import Runner, for_project
+from .workflows.runner import Runner, for_project
 
 pytestmark = pytest.mark.e2e
 

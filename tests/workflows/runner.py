@@ -10,7 +10,7 @@ that takes the base branch's side) the base branch's last commit; git notes are 
 the variables GitHub sets (GITHUB_EVENT_PATH holds a payload shaped like GitHub's), only the `secrets`
 and `vars` a test gives, and `gh` is the recording stand-in of tests/github.py. Step and job `if:`,
 `steps.<id>.outputs`, job `outputs` and `needs.<job>.result`/`outputs` work as GitHub evaluates them.
-Any `uses:` without a local equivalent (ACTIONS below) fails its step, so a workflow cannot grow a step
+Any `uses:` without a local equivalent (ACTIONS in actions.py) fails its step, so a workflow cannot grow a step
 that the tests silently skip.
 
 How this is kinder than GitHub, and what covers the gap:
@@ -58,296 +58,22 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
-import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .github import Event, GitHub
+from ..github import Event, GitHub
+from .actions import ACTIONS, CLOUD_VARIABLES
+from .expressions import condition, evaluate, substitute
+from .jobs import Job, JobResult, StepResult, read_outputs
 
-EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
-STATUS_FUNCTIONS = re.compile(r"\b(always|success|failure|cancelled)\(\)")
 # Set on this machine (and by tests/projects.py for a developer's bake), never on a GitHub runner.
 NOT_ON_A_RUNNER = frozenset({"PYTHONDONTWRITEBYTECODE", "UV_COMPILE_BYTECODE"})
-
-
-class Context(dict[str, Any]):
-    """A GitHub expression context: attribute access, and '' for what is not set (as GitHub gives)."""
-
-    def __getattr__(self, name: str) -> Any:
-        value = self.get(name, "")
-        return Context(value) if isinstance(value, dict) else value
-
-    def __getitem__(self, name: str) -> Any:
-        value = self.get(name, "")
-        return Context(value) if isinstance(value, dict) else value
-
-
-def evaluate(expression: str, contexts: dict[str, Any], status: str = "success") -> Any:
-    """The small subset of GitHub's expression language that the workflows here use."""
-    python = expression.replace("&&", " and ").replace("||", " or ")
-    python = re.sub(r"!(?!=)", " not ", python)
-    namespace: dict[str, Any] = {name: Context(value) for name, value in contexts.items()}
-    namespace.update(
-        hashFiles=lambda *patterns: "local",
-        format=lambda text, *args: re.sub(r"\{(\d+)\}", lambda m: str(args[int(m.group(1))]), text),
-        always=lambda: True,
-        success=lambda: status == "success",
-        failure=lambda: status == "failure",
-        cancelled=lambda: False,
-    )
-    return eval(python, {"__builtins__": {}}, namespace)  # our own workflow files, in a test
-
-
-def substitute(text: str, contexts: dict[str, Any]) -> str:
-    return EXPRESSION.sub(lambda m: str(evaluate(m.group(1), contexts)), text)
-
-
-def condition(spec: dict[str, Any]) -> str:
-    """A step's or job's `if:`, with GitHub's implicit `success() &&` when it names no status function."""
-    text = str(spec.get("if", "success()")).strip()
-    text = EXPRESSION.sub(lambda m: m.group(1), text)
-    return text if STATUS_FUNCTIONS.search(text) else f"success() && ({text})"
-
-
-def read_outputs(path: Path) -> dict[str, str]:
-    """$GITHUB_OUTPUT's `name=value` lines and `name<<DELIMITER` blocks."""
-    outputs: dict[str, str] = {}
-    if not path.exists():
-        return outputs
-    lines = iter(path.read_text().splitlines())
-    for line in lines:
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            block = []
-            for inner in lines:
-                if inner == delimiter:
-                    break
-                block.append(inner)
-            outputs[name] = "\n".join(block)
-        elif "=" in line:
-            name, value = line.split("=", 1)
-            outputs[name] = value
-    return outputs
-
-
-@dataclass
-class StepResult:
-    name: str
-    returncode: int
-    seconds: float
-    output: str
-    skipped: bool = False
-
-
-@dataclass
-class JobResult:
-    name: str
-    ok: bool
-    seconds: float = 0.0
-    skipped: bool = False
-    steps: list[StepResult] = field(default_factory=list)
-    outputs: dict[str, str] = field(default_factory=dict)
-    workspace: Path | None = None
-
-    @property
-    def result(self) -> str:
-        return "skipped" if self.skipped else "success" if self.ok else "failure"
-
-    @property
-    def output(self) -> str:
-        return "\n".join(f"--- {s.name} (exit {s.returncode})\n{s.output}" for s in self.steps if not s.skipped)
-
-    def failure(self, tail: int = 3000) -> str:
-        """The failing step and the end of its output: what a reader of the CI log needs."""
-        if self.skipped:
-            return f"{self.name}: skipped"
-        failed = [s for s in self.steps if s.returncode != 0] or self.steps[-1:]
-        step = failed[0]
-        return f"{self.name}: step {step.name!r} exited {step.returncode}:\n{step.output[-tail:]}"
-
-
-@dataclass
-class Job:
-    """One job being run: its workspace, environment, and the place artifacts are exchanged."""
-
-    name: str
-    workspace: Path
-    env: dict[str, str]
-    artifacts: Path
-    origin: Path
-    event: Event
-    permissions: dict[str, str] = field(default_factory=dict)
-    clouds: dict[str, dict[str, str]] = field(default_factory=dict)
-    actions_log: Path | None = None  # where the registry stand-ins record their calls
-    logins: set[str] = field(default_factory=set)  # the registries docker/login-action logged in to
-
-
-def checkout(job: Job, inputs: dict[str, str]) -> str:
-    """As actions/checkout does it: a new repository that fetches only what the event and the depth give."""
-    workspace, event = job.workspace, job.event
-    workspace.mkdir(parents=True, exist_ok=True)
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=workspace, check=True, capture_output=True, text=True).stdout.strip()
-
-    git("init", "--quiet")
-    git("remote", "add", "origin", job.origin.resolve().as_uri())
-    pull = event.name == "pull_request"
-    remote = (
-        f"refs/remotes/pull/{event.ref.split('/')[2]}/merge"
-        if pull
-        else f"refs/remotes/origin/{event.ref.removeprefix('refs/heads/')}"
-    )
-    if str(inputs.get("fetch-depth", "1")) == "0":
-        git(
-            "fetch",
-            "--quiet",
-            "--prune",
-            "origin",
-            "+refs/heads/*:refs/remotes/origin/*",
-            "+refs/tags/*:refs/tags/*",
-            f"+{event.ref}:{remote}",
-        )
-    else:
-        git("fetch", "--quiet", "--depth=1", "--no-tags", "origin", f"+{event.ref}:{remote}")
-    found = git("rev-parse", remote)
-    if found != event.sha:
-        raise RuntimeError(f"{event.ref} is at {found[:12]}, the event says {event.sha[:12]}")
-    if pull:
-        git("checkout", "--quiet", "--detach", remote)
-        return f"detached HEAD at {event.ref} ({event.sha[:12]}), no local branch"
-    branch = event.ref.removeprefix("refs/heads/")
-    git("checkout", "--quiet", "-B", branch, remote)
-    return f"branch {branch} at {event.sha[:12]}"
-
-
-def tool_on_path(tool: str) -> Callable[[Job, dict[str, str]], str]:
-    def check(job: Job, inputs: dict[str, str]) -> str:
-        found = shutil.which(tool, path=job.env["PATH"])
-        if found is None:
-            raise RuntimeError(f"{tool} is not on PATH")
-        return f"{tool}: {found}"
-
-    return check
-
-
-def no_cache(job: Job, inputs: dict[str, str]) -> str:
-    return f"cache {inputs.get('path')!r}: nothing restored locally (a cache only saves time)"
-
-
-def upload(job: Job, inputs: dict[str, str]) -> str:
-    """As upload-artifact does: the paths' least common ancestor becomes the artifact's root."""
-    target = job.artifacts / inputs["name"]
-    sources = [job.workspace / p for p in inputs["path"].split() if (job.workspace / p).exists()]
-    if not sources:
-        if inputs.get("if-no-files-found") == "error":
-            raise RuntimeError(f"no files found for artifact {inputs['name']!r}")
-        return f"artifact {inputs['name']!r}: nothing to upload"
-    root = Path(os.path.commonpath(sources))
-    if len(sources) == 1:
-        root = sources[0] if sources[0].is_dir() else sources[0].parent
-    for source in sources:
-        destination = target / source.relative_to(root)
-        if source.is_dir():
-            shutil.copytree(source, destination, dirs_exist_ok=True)
-        else:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination)
-    return f"artifact {inputs['name']!r}: {', '.join(str(s.relative_to(job.workspace)) for s in sources)}"
-
-
-def download(job: Job, inputs: dict[str, str]) -> str:
-    source = job.artifacts / inputs["name"]
-    if not source.exists():
-        raise RuntimeError(f"artifact {inputs['name']!r} was never uploaded")
-    shutil.copytree(source, job.workspace / inputs.get("path", "."), dirs_exist_ok=True)
-    return f"artifact {inputs['name']!r} -> {inputs.get('path', '.')}"
-
-
-def aws_login(job: Job, inputs: dict[str, str]) -> str:
-    """aws-actions/configure-aws-credentials with `role-to-assume`: OIDC, as the action does it."""
-    if job.permissions.get("id-token") != "write":
-        raise RuntimeError(
-            "Credentials could not be loaded: the job may not request an OIDC token (permissions: id-token: write)"
-        )
-    for name in ("role-to-assume", "aws-region"):
-        if not inputs.get(name):
-            raise RuntimeError(f"Input required and not supplied: {name}")
-    if "aws" not in job.clouds:
-        raise RuntimeError(f"could not assume {inputs['role-to-assume']}: the test gave no AWS credentials")
-    job.env.update(job.clouds["aws"], AWS_REGION=inputs["aws-region"], AWS_DEFAULT_REGION=inputs["aws-region"])
-    return f"assumed {inputs['role-to-assume']} in {inputs['aws-region']} (OIDC stand-in)"
-
-
-def record(job: Job, action: str, inputs: dict[str, str]) -> None:
-    if job.actions_log is not None:
-        secret = {"password"}  # a token is recorded as given or not, never by value
-        entry = {k: (bool(v) if k in secret else v) for k, v in inputs.items()}
-        with job.actions_log.open("a") as log:
-            log.write(json.dumps({"job": job.name, "action": action, "inputs": entry}) + "\n")
-
-
-def registry_login(job: Job, inputs: dict[str, str]) -> str:
-    """docker/login-action: accepted (no registry is asked), once its inputs and the job's permissions fit."""
-    for name in ("registry", "username", "password"):
-        if not inputs.get(name):
-            raise RuntimeError(f"Input required and not supplied: {name}")
-    if job.permissions.get("packages") != "write":
-        raise RuntimeError("denied: the job's token may not write packages (permissions: packages: write)")
-    job.logins.add(inputs["registry"])
-    record(job, "docker/login-action", inputs)
-    return f"logged in to {inputs['registry']} as {inputs['username']} (stand-in: accepted)"
-
-
-def attest_provenance(job: Job, inputs: dict[str, str]) -> str:
-    """actions/attest-build-provenance for an image: what the action needs of the job, checked; nothing signed."""
-    missing = [p for p in ("id-token", "attestations") if job.permissions.get(p) != "write"]
-    if missing:
-        raise RuntimeError(f"the job may not attest: permissions {', '.join(f'{p}: write' for p in missing)} needed")
-    name, digest = inputs.get("subject-name", ""), inputs.get("subject-digest", "")
-    if not name or not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-        raise RuntimeError(f"subject-name and a subject-digest sha256:<64 hex> are needed, got {name!r} {digest!r}")
-    if str(inputs.get("push-to-registry", "false")).lower() == "true":
-        host, _, repository = name.partition("/")
-        if host not in job.logins:
-            raise RuntimeError(f"push-to-registry: not logged in to {host}")
-        url = f"http://{host}/v2/{repository}/manifests/{digest}"
-        accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
-        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD", headers={"Accept": accept}), timeout=10):
-            pass  # an HTTPError (404: no such image) fails the step
-    record(job, "actions/attest-build-provenance", inputs)
-    return f"attested the build provenance of {name}@{digest} (stand-in: recorded, not signed)"
-
-
-REGISTRY_STANDINS: dict[str, Callable[[Job, dict[str, str]], str]] = {
-    "docker/login-action": registry_login,
-    "actions/attest-build-provenance": attest_provenance,
-}
-
-CLOUD_LOGINS: dict[str, Callable[[Job, dict[str, str]], str]] = {
-    "aws-actions/configure-aws-credentials": aws_login,
-}
-CLOUD_VARIABLES = ("AWS_", "GOOGLE_", "AZURE_", "ARM_")
-
-ACTIONS: dict[str, Callable[[Job, dict[str, str]], str]] = {
-    **CLOUD_LOGINS,
-    **REGISTRY_STANDINS,
-    "actions/checkout": checkout,
-    "astral-sh/setup-uv": tool_on_path("uv"),
-    "actions/setup-python": tool_on_path("python3"),
-    "actions/cache": no_cache,
-    "actions/upload-artifact": upload,
-    "actions/download-artifact": download,
-}
 
 
 def triggered(workflow: dict[str, Any], event: Event) -> bool:
@@ -548,3 +274,12 @@ def for_project(
     job_env = {k: v for k, v in env.items() if k not in {"BENTOML_HOME", "MLFLOW_TRACKING_URI"}}
     github = github or GitHub(project, project.parent / f"{label}-github")
     return Runner(project / ".github/workflows" / workflow, github, label, env=job_env, **options)
+
+
+def ok(results: dict[str, JobResult], *expected: str) -> dict[str, JobResult]:
+    """Every job that ran passed, and the ones that ran are `expected`: a job skipped by mistake fails too."""
+    failed = [r.failure() for r in results.values() if not r.ok]
+    assert not failed, "\n\n".join(failed)
+    ran = {name for name, r in results.items() if not r.skipped}
+    assert ran == set(expected), ran
+    return results
