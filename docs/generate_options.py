@@ -35,10 +35,13 @@ Environment: `LASTMILE_SKIP_LOCK=1` skips `uv lock` at bake time (the template's
 """
 
 
-def questions() -> dict[str, Any]:
-    """The questions cookiecutter asks, in its order: every key not starting with `_`."""
-    context = json.loads((ROOT / "cookiecutter.json").read_text())
-    return {name: value for name, value in context.items() if not name.startswith("_")}
+def questions(answers: dict[str, Any]) -> dict[str, Any]:
+    """The questions cookiecutter asks, in its order: every key of cookiecutter.json not starting with `_`."""
+    return {name: value for name, value in answers.items() if not name.startswith("_")}
+
+
+def context(root: Path) -> dict[str, Any]:
+    return dict(json.loads((root / "cookiecutter.json").read_text()))
 
 
 def row(name: str, value: Any, prompt: Any, notes: dict[str, str]) -> str:
@@ -51,10 +54,12 @@ def row(name: str, value: Any, prompt: Any, notes: dict[str, str]) -> str:
     return f"| `{name}` | {asked} | {default} | {notes['changes']} | {accepts} |"
 
 
-def page() -> str:
-    found = questions()
-    notes = yaml.safe_load((ROOT / "docs" / "options.yaml").read_text())
-    prompts = json.loads((ROOT / "cookiecutter.json").read_text())["__prompts__"]
+def page(root: Path = ROOT) -> str:
+    """The page for the template in `root` (a test points it at a copy)."""
+    answers = context(root)
+    found = questions(answers)
+    notes = yaml.safe_load((root / "docs" / "options.yaml").read_text())
+    prompts = answers["__prompts__"]
     if unknown := set(notes) ^ set(found):
         raise SystemExit(f"docs/options.yaml and cookiecutter.json disagree on the questions: {sorted(unknown)}")
     missing = [name for name in found if "changes" not in notes[name]]
