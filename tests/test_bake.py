@@ -57,12 +57,6 @@ def matrix() -> dict[str, dict[str, str]]:
 MATRIX = matrix()
 
 
-def test_the_matrix_makes_every_choice_of_cookiecutter_json() -> None:
-    for name, values in CHOICES.items():
-        made = {answers.get(name, values[0]) for answers in MATRIX.values()}
-        assert made == set(values), name
-
-
 EXPECTED_FILES = {
     ".dvc/.gitignore",
     ".dvc/config",
