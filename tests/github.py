@@ -2,7 +2,7 @@
 the three kinds, the events that start workflows, and a recording stand-in for GitHub's REST API.
 
 GitHub itself cannot be reached from here, so its API is the one stand-in: `gh` on the jobs' PATH is a
-small program (STANDIN below) that appends every call to `calls.jsonl` and answers the few endpoints the
+small program (tests/standins/gh.py) that appends every call to `calls.jsonl` and answers the few endpoints the
 workflows use from `state.json`. Everything else is real git: the origin is a repository on disk, a pull
 request's `refs/pull/<n>/head` and `refs/pull/<n>/merge` are made as GitHub makes them (the merge is a
 real merge of the head into the base, with GitHub's message), and a merge button produces the same
@@ -10,7 +10,7 @@ commits GitHub's does (a merge commit "Merge pull request #n from owner/branch",
 "<title> (#n)", or the head's commits rebased onto the base).
 
 How this is kinder than GitHub, and what covers the gap:
-- Only the endpoints listed in `STANDIN` answer; any other call fails the step loudly ("unsupported").
+- Only the endpoints tests/standins/gh.py lists answer; any other call fails the step loudly ("unsupported").
   A listing is one page (`--paginate --slurp` gets it wrapped as one page); GitHub pages at 100 items.
 - Reviews, and which pull request a commit belongs to, are what the test puts in `state.json`: GitHub
   would derive them from real reviews and merges. The tests assert that the right PR's reviews are read.
@@ -34,115 +34,12 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The `gh` the jobs find on PATH. It runs with the template's Python, not the project's, and reads the
-# state file named by its own environment variable, so each job talks to the same "GitHub".
-STANDIN = r'''#!{python}
-"""A recording stand-in for GitHub's `gh` (the Lastmile template's tests/github.py)."""
-import json, os, re, sys
-
-state_path = {state!r}
-calls_path = {calls!r}
-args = sys.argv[1:]
-body = sys.stdin.read() if not sys.stdin.isatty() and "--input" in args else ""
-with open(calls_path, "a") as log:
-    log.write(json.dumps({{"args": args, "input": body, "token": bool(os.environ.get("GH_TOKEN") or os.environ.get("GITHUB_TOKEN"))}}) + "\n")
-if args[:2] == ["auth", "status"]:
-    sys.exit(0 if os.environ.get("GH_TOKEN") else 1)
-if not args or args[0] != "api":
-    sys.exit(f"gh stand-in: unsupported call: gh {{' '.join(args)}}")
-if not (os.environ.get("GH_TOKEN") or os.environ.get("GITHUB_TOKEN")):
-    sys.exit("gh: To use GitHub CLI in a GitHub Actions workflow, set the GH_TOKEN environment variable.")
-method, path, flags = "GET", None, set()
-rest = args[1:]
-while rest:
-    item = rest.pop(0)
-    if item in ("--method", "-X"):
-        method = rest.pop(0)
-    elif item == "--input":
-        rest.pop(0)
-    elif item in ("--paginate", "--slurp"):
-        flags.add(item)
-    elif path is None:
-        path = item
-with open(state_path) as f:
-    state = json.load(f)
-route = path.split("?")[0].replace("{{owner}}/{{repo}}", state["repository"])  # as gh fills them from the remote
-found = re.fullmatch(r"repos/([^/]+/[^/]+)(?:/(.*))?", route)
-answer = None
-if method == "GET" and (m := re.fullmatch(r"users/([^/]+)", route)):
-    if m.group(1) not in state["users"]:
-        sys.exit("gh: Not Found (HTTP 404)")
-    answer = {{"login": m.group(1), "id": state["users"][m.group(1)], "type": "User"}}
-elif method == "GET" and (m := re.fullmatch(r"orgs/([^/]+)/teams/([^/]+)", route)):
-    name = f"{{m.group(1)}}/{{m.group(2)}}"
-    if name not in state["teams"]:
-        sys.exit("gh: Not Found (HTTP 404)")
-    answer = {{"slug": m.group(2), "id": state["teams"][name]}}
-elif not found or found.group(1) != state["repository"]:
-    sys.exit(f"gh stand-in: unsupported call: {{method}} {{path}}")
-tail = (found.group(2) or "") if found else ""
-if answer is not None:
-    pass
-elif method == "PATCH" and tail == "":
-    state["settings"]["repository"] = {{**state["settings"].get("repository", {{}}), **json.loads(body)}}
-    answer = state["settings"]["repository"]
-elif method == "PUT" and (m := re.fullmatch(r"branches/([^/]+)/protection", tail)):
-    answer = state["settings"].setdefault("protection", {{}})[m.group(1)] = json.loads(body)
-elif method == "PUT" and (m := re.fullmatch(r"environments/([^/]+)", tail)):
-    answer = state["settings"].setdefault("environments", {{}})[m.group(1)] = json.loads(body)
-elif method == "GET" and (m := re.fullmatch(r"pulls/(\d+)/reviews", tail)):
-    answer = state["reviews"].get(m.group(1), [])
-elif method == "GET" and (m := re.fullmatch(r"commits/([0-9a-f]{{40}})/pulls", tail)):
-    answer = state["commit_pulls"].get(m.group(1), [])
-elif method == "GET" and (m := re.fullmatch(r"issues/(\d+)/comments", tail)):
-    answer = state["comments"].get(m.group(1), [])
-elif method == "POST" and (m := re.fullmatch(r"issues/(\d+)/comments", tail)):
-    state["next_id"] += 1
-    answer = {{"id": state["next_id"], "body": json.loads(body)["body"]}}
-    state["comments"].setdefault(m.group(1), []).append(answer)
-elif method == "PATCH" and (m := re.fullmatch(r"issues/comments/(\d+)", tail)):
-    for comments in state["comments"].values():
-        for comment in comments:
-            if comment["id"] == int(m.group(1)):
-                comment["body"] = json.loads(body)["body"]
-                answer = comment
-    if answer is None:
-        sys.exit("gh: Not Found (HTTP 404)")
-elif tail == "issues" or tail == "pulls" or re.fullmatch(r"issues/\d+/labels", tail):
-    # Issues and pull requests opened through the API (monitor.yml's retraining proposal), one numbering.
-    issues = state.setdefault("issues", {{}})
-    query = dict(q.split("=", 1) for q in path.partition("?")[2].split("&") if "=" in q)
-    if method == "GET" and tail == "issues":
-        wanted = set(filter(None, query.get("labels", "").split(",")))
-        answer = [i for i in issues.values() if i["state"] == query.get("state", "open")
-                  and wanted <= {{label["name"] for label in i["labels"]}}]
-    elif method == "POST" and tail in ("issues", "pulls"):
-        sent = json.loads(body)
-        number = 9000 + len(issues) + 1  # apart from the pull requests the tests open with open_pull_request
-        answer = {{"number": number, "title": sent["title"], "body": sent.get("body", ""), "state": "open",
-                   "labels": [{{"name": name}} for name in sent.get("labels", [])]}}
-        if tail == "pulls":
-            answer["pull_request"] = {{"head": sent["head"], "base": sent["base"]}}
-        issues[str(number)] = answer
-    elif method == "POST" and (m := re.fullmatch(r"issues/(\d+)/labels", tail)) and m.group(1) in issues:
-        issue = issues[m.group(1)]
-        issue["labels"] += [{{"name": n}} for n in json.loads(body)["labels"] if {{"name": n}} not in issue["labels"]]
-        answer = issue["labels"]
-    else:
-        sys.exit(f"gh stand-in: unsupported call: {{method}} {{path}}")
-else:
-    sys.exit(f"gh stand-in: unsupported call: {{method}} {{path}}")
-with open(state_path, "w") as f:
-    json.dump(state, f)
-print(json.dumps([answer] if "--slurp" in flags else answer))  # one page: every listing here is short
-'''
+from . import standins
 
 
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -193,9 +90,8 @@ class GitHub:
                  "users": {}, "teams": {}, "settings": {}}  # fmt: skip
         self.state_path.write_text(json.dumps(state))
         self.calls_path.write_text("")
-        gh = self.bin / "gh"
-        gh.write_text(STANDIN.format(python=sys.executable, state=str(self.state_path), calls=str(self.calls_path)))
-        gh.chmod(gh.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        standins.install(self.bin, "gh", {"GH_STANDIN_STATE": str(self.state_path),
+                                          "GH_STANDIN_CALLS": str(self.calls_path)})  # fmt: skip
         self.pulls: dict[int, PullRequest] = {}  # the open ones
         self.opened = 0
         self._scratch = work / "github-scratch"

@@ -2,7 +2,7 @@
 
 GitHub's runner has a docker daemon and, once KUBE_CONFIG is configured, a cluster; here podman is
 the one real engine (the docker client is installed, no daemon runs), and no cluster exists. Both
-stand-ins are programs put first on the jobs' PATH by `install`.
+stand-ins are programs (tests/standins/docker.py, kubectl.py) put first on the jobs' PATH by `install`.
 
 `docker` passes every command to podman, with the settings of the podman the test configured (runc,
 bounded ulimits, its storage and registries files, from the job's environment). How it is kinder
@@ -34,106 +34,10 @@ an image whose artifact label differs from the Deployment's annotation. How it i
 from __future__ import annotations
 
 import json
-import stat
-import sys
 from pathlib import Path
 from typing import Any
 
-DOCKER = r'''#!{python}
-"""docker -> podman (the Lastmile template's tests/runtimes.py)."""
-import os, re, subprocess, sys, tempfile
-
-args = sys.argv[1:]
-if args[:1] == ["build"]:
-    os.execvp("podman", ["podman", "build", "--format", "docker", *args[1:]])
-if args[:1] == ["push"]:
-    with tempfile.TemporaryDirectory() as folder:
-        digest_file = os.path.join(folder, "digest")
-        done = subprocess.run(["podman", "push", "--quiet", "--digestfile", digest_file, *args[1:]])
-        if done.returncode:
-            sys.exit(done.returncode)
-        tag = args[-1].rsplit("/", 1)[-1].partition(":")[2] or "latest"
-        print(f"{{tag}}: digest: {{open(digest_file).read().strip()}} size: 0")
-    sys.exit(0)
-os.execvp("podman", ["podman", *args])
-'''
-
-KUBECTL = r'''#!{python}
-"""A recording kubectl whose cluster is podman on this machine (the Lastmile template's tests/runtimes.py)."""
-import json, os, subprocess, sys, time, urllib.request
-import yaml
-
-state_path = {state!r}
-args = sys.argv[1:]
-with open(state_path) as f:
-    state = json.load(f)
-config = os.environ.get("KUBECONFIG", "")
-with open(state["calls"], "a") as log:
-    log.write(json.dumps({{"args": args, "cwd": os.getcwd(), "kubeconfig": bool(config)}}) + "\n")
-if not config or not os.path.exists(config) or open(config).read().strip() != state["credential"].strip():
-    sys.exit("error: You must be logged in to the server (Unauthorized)")
-
-
-def save():
-    with open(state_path, "w") as f:
-        json.dump(state, f)
-
-
-if args[:2] == ["apply", "--filename"] and len(args) == 3:
-    folder = args[2]
-    files = sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(".yaml"))
-    validate = os.path.join(os.getcwd(), ".venv", "bin", "kubernetes-validate")
-    checked = subprocess.run([validate, "--strict", "--quiet", *files], capture_output=True, text=True)
-    if checked.returncode:
-        sys.exit(f"error: validating {{folder}}: {{(checked.stdout + checked.stderr).strip()[-500:]}}")
-    resources = [yaml.safe_load(open(path)) for path in files]
-    kinds = sorted(r["kind"] for r in resources)
-    if kinds != ["Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Service"]:
-        sys.exit(f"error: expected a Deployment, Service, HPA and PDB, got {{kinds}}")
-    (deployment,) = [r for r in resources if r["kind"] == "Deployment"]
-    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-    if "@sha256:" not in image:
-        sys.exit(f"error: the cluster runs images by digest only, not {{image}}")
-    state["applied"] = {{"name": deployment["metadata"]["name"], "image": image,
-                        "annotations": deployment["spec"]["template"]["metadata"]["annotations"]}}
-    state.setdefault("applies", []).append(state["applied"])
-    save()
-    for r in resources:
-        print(f"{{r['kind'].lower()}}/{{r['metadata']['name']}} configured")
-    sys.exit(0)
-
-if args[:2] == ["rollout", "status"] and len(args) in (3, 4):
-    applied = state.get("applied")
-    if not applied or args[2] != f"deployment/{{applied['name']}}":
-        sys.exit(f'Error from server (NotFound): deployments.apps "{{args[2]}}" not found')
-    timeout = float(args[3].removeprefix("--timeout=").rstrip("s")) if len(args) == 4 else 300
-    if state.get("container"):
-        subprocess.run(["podman", "rm", "--force", "--time", "10", state["container"]], capture_output=True)
-    run = subprocess.run(["podman", "run", "--detach", "--pull", "always", "--name", applied["name"],
-                          "--publish", f"127.0.0.1:{{state['port']}}:3000", "--read-only",
-                          "--tmpfs", "/home/bentoml:U", applied["image"]], capture_output=True, text=True)
-    if run.returncode:
-        sys.exit(f"error: the pod could not start: {{run.stderr.strip()[-500:]}}")
-    state["container"] = run.stdout.strip()
-    save()
-    inspect = json.loads(subprocess.run(["podman", "image", "inspect", applied["image"]], capture_output=True,
-                                        text=True, check=True).stdout)[0]
-    label = inspect["Config"]["Labels"].get("ai.lastmile.model.artifact-sha256")
-    if label != applied["annotations"].get("ai.lastmile.model/artifact-sha256"):
-        sys.exit(f"error: the image's artifact label {{label}} is not the Deployment's annotation")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{{state['port']}}/readyz", timeout=5) as answer:
-                if answer.status == 200:
-                    print(f'deployment "{{applied["name"]}}" successfully rolled out')
-                    sys.exit(0)
-        except OSError:
-            time.sleep(1)
-    sys.exit("error: timed out waiting for the condition")
-
-sys.exit(f"kubectl stand-in: unsupported call: kubectl {{' '.join(args)}}")
-'''
+from . import standins
 
 
 class Cluster:
@@ -156,12 +60,8 @@ class Cluster:
 
 def install(folder: Path, credential: str, port: int) -> Cluster:
     """Write `docker` and `kubectl` into folder/bin (put it first on the jobs' PATH)."""
-    bin_folder = folder / "bin"
-    bin_folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(folder, credential, port)
-    for name, text in (("docker", DOCKER.format(python=sys.executable)),
-                       ("kubectl", KUBECTL.format(python=sys.executable, state=str(cluster.state_path)))):  # fmt: skip
-        path = bin_folder / name
-        path.write_text(text)
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    standins.install(folder / "bin", "docker")
+    standins.install(folder / "bin", "kubectl", {"KUBECTL_STANDIN_STATE": str(cluster.state_path)})
     return cluster
